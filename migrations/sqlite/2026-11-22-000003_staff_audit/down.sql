@@ -1,0 +1,4 @@
+DROP TABLE write_lock;
+DROP TABLE auth_failures;
+DROP TABLE audit_log;
+DROP TABLE staff_users;

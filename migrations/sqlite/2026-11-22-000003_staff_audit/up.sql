@@ -1,0 +1,48 @@
+-- Staff accounts, the audit log, and failed sign-in attempts (for throttling).
+
+CREATE TABLE staff_users (
+    id TEXT PRIMARY KEY NOT NULL,
+    username VARCHAR(64) NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    role VARCHAR(32) NOT NULL
+        CHECK (role IN ('super_admin', 'region_admin', 'reviewer', 'auditor', 'merchant_staff')),
+    region_code VARCHAR(6) REFERENCES regions(code),
+    department VARCHAR(64),
+    -- References merchants(id); the constraint is added with the merchants table.
+    merchant_id TEXT,
+    disabled BOOLEAN NOT NULL DEFAULT 0,
+    created_at TIMESTAMP NOT NULL,
+    updated_at TIMESTAMP NOT NULL
+);
+CREATE INDEX staff_users_region_code_idx ON staff_users (region_code);
+
+CREATE TABLE audit_log (
+    id TEXT PRIMARY KEY NOT NULL,
+    actor_id TEXT,
+    actor_label VARCHAR(128) NOT NULL,
+    action VARCHAR(64) NOT NULL,
+    entity_type VARCHAR(32) NOT NULL,
+    entity_id VARCHAR(64) NOT NULL,
+    region_code VARCHAR(6),
+    before_status VARCHAR(32),
+    after_status VARCHAR(32),
+    reason TEXT,
+    details TEXT,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX audit_log_entity_idx ON audit_log (entity_type, entity_id, created_at);
+CREATE INDEX audit_log_actor_idx ON audit_log (actor_id, created_at);
+CREATE INDEX audit_log_created_at_idx ON audit_log (created_at);
+
+CREATE TABLE auth_failures (
+    id TEXT PRIMARY KEY NOT NULL,
+    scope VARCHAR(16) NOT NULL,
+    subject VARCHAR(128) NOT NULL,
+    failed_at TIMESTAMP NOT NULL
+);
+CREATE INDEX auth_failures_lookup_idx ON auth_failures (scope, subject, failed_at);
+
+-- SQLite only: a write transaction begins with a no-op write to this table so it takes
+-- the write lock first (waiting under busy_timeout) instead of failing with
+-- SQLITE_BUSY when a read snapshot has to be upgraded.
+CREATE TABLE write_lock (id INTEGER PRIMARY KEY NOT NULL);

@@ -1,0 +1,136 @@
+//! The command line: `serve` (default), `migrate`, `admin create`, `openapi`.
+
+use std::io::BufRead;
+
+use clap::{Parser, Subcommand};
+
+use crate::db::{self, audit::Actor, Db};
+use crate::domain::RegionCode;
+use crate::routes::users::{CreateStaffRequest, NewStaffAccount};
+use crate::settings::Settings;
+use crate::startup::{self, Application};
+
+#[derive(Parser)]
+#[command(
+    name = "yongjun",
+    version,
+    about = "Yongjun (拥军) partner-merchant discount network backend"
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the HTTP API (the default).
+    Serve,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Manage staff accounts.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+    /// Print the OpenAPI document (YAML).
+    Openapi,
+}
+
+#[derive(Subcommand)]
+pub enum AdminCommand {
+    /// Create a staff account; the password is read from the first line of stdin.
+    Create {
+        #[arg(long)]
+        username: String,
+        /// super_admin, region_admin, reviewer or auditor.
+        #[arg(long)]
+        role: String,
+        /// Region code (GB/T 2260), required for every role but super_admin.
+        #[arg(long)]
+        region: Option<String>,
+        /// Department, required for reviewers.
+        #[arg(long)]
+        department: Option<String>,
+    },
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    // Logging first, so that what settings say (a generated secret) is seen.
+    crate::telemetry::init_tracing(crate::settings::Environment::from_env()?);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Openapi => {
+            print!("{}", startup::openapi_yaml()?);
+            Ok(())
+        }
+        Command::Serve => {
+            let settings = Settings::from_env()?;
+            let app = Application::build(settings).await?;
+            tracing::info!(port = app.port(), "listening");
+            app.run_until_stopped().await?;
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = Settings::from_env()?;
+            let applied = db::run_migrations(&settings.database).await?;
+            println!(
+                "applied {} migration(s) on {}",
+                applied.len(),
+                settings.database.backend_name()
+            );
+            for version in applied {
+                println!("  {version}");
+            }
+            Ok(())
+        }
+        Command::Admin {
+            command:
+                AdminCommand::Create {
+                    username,
+                    role,
+                    region,
+                    department,
+                },
+        } => {
+            let settings = Settings::from_env()?;
+            let mut line = String::new();
+            std::io::stdin().lock().read_line(&mut line)?;
+            let password = line.trim_end_matches(['\r', '\n']).to_owned();
+            if let Some(region) = &region {
+                RegionCode::parse(region).map_err(|m| anyhow::anyhow!("--region {m}"))?;
+            }
+            let request = CreateStaffRequest {
+                username,
+                password,
+                role,
+                region_code: region,
+                department,
+            };
+            let account = NewStaffAccount::parse(request, &settings.required_departments)
+                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+            db::run_migrations(&settings.database).await?;
+            let pool = Db::connect(&settings.database, 1).await?;
+            let mut pooled = pool.get().await?;
+            let actor = Actor {
+                id: None,
+                label: format!("cli:{}", whoami()),
+            };
+            let row = crate::routes::users::create_account(&mut pooled.conn(), &actor, account)
+                .await
+                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+            println!("created {} ({}) id {}", row.username, row.role, row.id);
+            Ok(())
+        }
+    }
+}
+
+fn describe(error: &crate::error::ApiError) -> String {
+    let mut text = format!("{}: {}", error.code, error.detail);
+    for field in &error.errors {
+        text.push_str(&format!("\n  {}: {}", field.field, field.message));
+    }
+    text
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}

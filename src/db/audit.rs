@@ -1,0 +1,78 @@
+//! The audit log: who changed what, when and why. Written in the same transaction as
+//! the change it records.
+
+use diesel::QueryResult;
+use diesel_async::RunQueryDsl;
+
+use super::schema::audit_log;
+use super::{AuditId, Conn, StaffUserId};
+use crate::with_conn;
+
+/// Who acted: a staff account, or a named non-person actor (`system`, `public`).
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub id: Option<StaffUserId>,
+    pub label: String,
+}
+
+impl Actor {
+    pub fn system() -> Actor {
+        Actor {
+            id: None,
+            label: "system".into(),
+        }
+    }
+}
+
+/// One audit entry, before it is written.
+#[derive(Debug, Clone, Default)]
+pub struct AuditEntry<'a> {
+    pub action: &'a str,
+    pub entity_type: &'a str,
+    pub entity_id: String,
+    pub region_code: Option<&'a str>,
+    pub before_status: Option<&'a str>,
+    pub after_status: Option<&'a str>,
+    pub reason: Option<&'a str>,
+    /// JSON with further facts; never personal data.
+    pub details: Option<serde_json::Value>,
+}
+
+#[derive(diesel::Insertable)]
+#[diesel(table_name = audit_log)]
+struct NewAuditRow<'a> {
+    id: AuditId,
+    actor_id: Option<StaffUserId>,
+    actor_label: &'a str,
+    action: &'a str,
+    entity_type: &'a str,
+    entity_id: &'a str,
+    region_code: Option<&'a str>,
+    before_status: Option<&'a str>,
+    after_status: Option<&'a str>,
+    reason: Option<&'a str>,
+    details: Option<String>,
+    created_at: chrono::NaiveDateTime,
+}
+
+pub async fn record(conn: &mut Conn<'_>, actor: &Actor, entry: AuditEntry<'_>) -> QueryResult<()> {
+    let row = NewAuditRow {
+        id: AuditId::new(),
+        actor_id: actor.id,
+        actor_label: &actor.label,
+        action: entry.action,
+        entity_type: entry.entity_type,
+        entity_id: &entry.entity_id,
+        region_code: entry.region_code,
+        before_status: entry.before_status,
+        after_status: entry.after_status,
+        reason: entry.reason,
+        details: entry.details.map(|d| d.to_string()),
+        created_at: super::now(),
+    };
+    with_conn!(conn, |c| diesel::insert_into(audit_log::table)
+        .values(&row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}

@@ -1,0 +1,14 @@
+//! Yongjun (拥军): the backend of a partner-merchant discount network for military
+//! personnel, their families, veterans and other entitled beneficiaries.
+
+pub mod auth;
+pub mod cache;
+pub mod cli;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod extract;
+pub mod routes;
+pub mod settings;
+pub mod startup;
+pub mod telemetry;

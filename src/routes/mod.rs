@@ -1,0 +1,97 @@
+//! HTTP handlers, one module per resource. Handlers are thin: they parse, check access,
+//! call `db`/`domain`, and shape the answer.
+
+pub mod auth;
+pub mod health;
+pub mod regions;
+pub mod users;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::error::{ApiError, FieldError};
+
+/// `page` and `per_page` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number. Default 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100. Default 20.
+    pub per_page: Option<u32>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl PageQuery {
+    pub fn resolve(&self) -> Result<Page, ApiError> {
+        let mut errors = Vec::new();
+        let page = self.page.unwrap_or(1);
+        if page == 0 {
+            errors.push(FieldError::new("page", "must be at least 1"));
+        }
+        let per_page = self.per_page.unwrap_or(20);
+        if !(1..=100).contains(&per_page) {
+            errors.push(FieldError::new("per_page", "must be between 1 and 100"));
+        }
+        if errors.is_empty() {
+            Ok(Page { page, per_page })
+        } else {
+            Err(ApiError::validation(errors))
+        }
+    }
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page - 1) * i64::from(self.per_page)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
+
+    pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Paged<T> {
+        Paged {
+            items,
+            total,
+            page: self.page,
+            per_page: self.per_page,
+        }
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+/// RFC 3339 UTC rendering of a stored timestamp.
+pub fn utc(time: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    time.and_utc()
+}
+
+/// Registers every `/api/v1` route; each handler carries its OpenAPI description.
+pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(auth::login)
+        .service(regions::list_regions)
+        .service(regions::get_region)
+        .service(users::create_user)
+        .service(users::list_users)
+        .service(users::get_user);
+}
+
+/// Routes outside `/api/v1`: operations and the contract.
+pub fn root(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(health::metrics)
+        .service(health::openapi_yaml);
+}

@@ -1,0 +1,254 @@
+//! Typed settings from the environment, with defaults in code. Every variable is
+//! documented beside its field and in the README's configuration table.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context};
+use base64::Engine;
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+
+use crate::db::DatabaseTarget;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Environment {
+    Development,
+    Production,
+}
+
+/// The six departments whose review a merchant needs by default (联审).
+pub const DEFAULT_DEPARTMENTS: [&str; 6] = [
+    "discipline_inspection",
+    "civil_affairs",
+    "human_resources",
+    "emergency_management",
+    "market_regulation",
+    "military",
+];
+
+impl Environment {
+    /// `YONGJUN_ENV`: `development` (default) or `production`.
+    pub fn from_env() -> anyhow::Result<Environment> {
+        match var("YONGJUN_ENV").as_deref() {
+            None | Some("development") => Ok(Environment::Development),
+            Some("production") => Ok(Environment::Production),
+            Some(other) => bail!("YONGJUN_ENV must be development or production, not {other:?}"),
+        }
+    }
+}
+
+pub struct Settings {
+    /// `YONGJUN_BIND`: address to listen on. Default `127.0.0.1:8080`.
+    pub bind: SocketAddr,
+    /// `DATABASE_URL`: `postgres://…` for PostgreSQL; unset (or `sqlite://PATH`) for the
+    /// embedded SQLite file `YONGJUN_DATA_DIR/yongjun.db`.
+    pub database: DatabaseTarget,
+    /// `REDIS_URL`: `redis://…`; unset for the in-process cache.
+    pub redis_url: Option<String>,
+    /// `YONGJUN_CACHE_PREFIX`: prefix of every Redis key and channel. Default `yj:`.
+    pub cache_prefix: String,
+    /// `YONGJUN_DATA_DIR`: SQLite file and development secrets. Default `./data`.
+    pub data_dir: PathBuf,
+    /// `YONGJUN_ENV`: `development` (default) or `production`.
+    pub environment: Environment,
+    /// `YONGJUN_JWT_SECRET`: HMAC secret of staff and holder tokens (≥ 32 bytes).
+    pub jwt_secret: SecretString,
+    /// `YONGJUN_DATA_KEY`: base64 of 32 bytes; AES-256-GCM key for personal data.
+    pub data_key: SecretBox<[u8; 32]>,
+    /// `YONGJUN_SIGNING_KEY`: Ed25519 private key (PKCS#8 PEM) signing card QR tokens.
+    pub signing_key_pem: SecretString,
+    /// `YONGJUN_PUBLIC_NOTICE_DAYS`: length of the public notice (社会公示). Default 7; 0 allowed.
+    pub public_notice_days: u32,
+    /// `YONGJUN_QR_TTL_SECS`: lifetime of a card QR token. Default 60.
+    pub qr_ttl_secs: u32,
+    /// `YONGJUN_BOOTSTRAP_ADMIN_PASSWORD`: password of the first `admin` account, created
+    /// when no staff account exists. Unset: a random one is printed once.
+    pub bootstrap_admin_password: Option<SecretString>,
+    /// `YONGJUN_DB_POOL_SIZE`: database connections per process. Default 16 (PostgreSQL), 8 (SQLite).
+    pub db_pool_size: usize,
+    /// `YONGJUN_WORKERS`: HTTP worker threads. Default: number of cores.
+    pub workers: usize,
+    /// `YONGJUN_REQUIRED_DEPARTMENTS`: comma-separated departments whose review a merchant
+    /// needs. Default: the six of DESIGN.md.
+    pub required_departments: Vec<String>,
+    /// `YONGJUN_STAFF_TOKEN_TTL_SECS`: lifetime of a staff access token. Default 3600.
+    pub staff_token_ttl_secs: u32,
+}
+
+impl std::fmt::Debug for Settings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // Secrets are left out on purpose.
+        f.debug_struct("Settings")
+            .field("bind", &self.bind)
+            .field("database", &self.database.backend_name())
+            .field("redis", &self.redis_url.is_some())
+            .field("data_dir", &self.data_dir)
+            .field("environment", &self.environment)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Reads a variable; empty counts as unset.
+fn var(name: &str) -> Option<String> {
+    std::env::var(name).ok().filter(|v| !v.trim().is_empty())
+}
+
+fn parse_var<T: std::str::FromStr>(name: &str, default: T) -> anyhow::Result<T>
+where
+    T::Err: std::fmt::Display,
+{
+    match var(name) {
+        None => Ok(default),
+        Some(raw) => raw
+            .trim()
+            .parse()
+            .map_err(|e| anyhow::anyhow!("{name}={raw:?} is not valid: {e}")),
+    }
+}
+
+impl Settings {
+    /// Settings from the process environment. In development, missing secrets are
+    /// generated once and kept under the data directory; in production they are required.
+    pub fn from_env() -> anyhow::Result<Settings> {
+        let environment = Environment::from_env()?;
+        let data_dir = PathBuf::from(var("YONGJUN_DATA_DIR").unwrap_or_else(|| "./data".into()));
+        let database = match var("DATABASE_URL") {
+            None => DatabaseTarget::Sqlite(data_dir.join("yongjun.db")),
+            Some(url) if url.starts_with("postgres://") || url.starts_with("postgresql://") => {
+                DatabaseTarget::Postgres(url)
+            }
+            Some(url) => match url
+                .strip_prefix("sqlite://")
+                .or(url.strip_prefix("sqlite:"))
+            {
+                Some(path) => DatabaseTarget::Sqlite(PathBuf::from(path)),
+                None => bail!("DATABASE_URL must start with postgres:// or sqlite://"),
+            },
+        };
+        let secrets = SecretSource {
+            environment,
+            dir: data_dir.join("secrets"),
+        };
+        let jwt_secret = secrets.get("YONGJUN_JWT_SECRET", "jwt_secret", || {
+            base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 48]>())
+        })?;
+        if jwt_secret.len() < 32 {
+            bail!("YONGJUN_JWT_SECRET must be at least 32 characters");
+        }
+        let data_key_b64 = secrets.get("YONGJUN_DATA_KEY", "data_key", || {
+            base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
+        })?;
+        let signing_key_pem = secrets.get("YONGJUN_SIGNING_KEY", "signing_key.pem", || {
+            crate::auth::qr::generate_signing_key_pem()
+        })?;
+        let default_pool = match database {
+            DatabaseTarget::Postgres(_) => 16,
+            DatabaseTarget::Sqlite(_) => 8,
+        };
+        let settings = Settings {
+            bind: parse_var("YONGJUN_BIND", SocketAddr::from(([127, 0, 0, 1], 8080)))?,
+            database,
+            redis_url: var("REDIS_URL"),
+            cache_prefix: var("YONGJUN_CACHE_PREFIX").unwrap_or_else(|| "yj:".into()),
+            data_dir,
+            environment,
+            jwt_secret: SecretString::from(jwt_secret),
+            data_key: SecretBox::new(Box::new(decode_data_key(&data_key_b64)?)),
+            signing_key_pem: SecretString::from(signing_key_pem),
+            public_notice_days: parse_var("YONGJUN_PUBLIC_NOTICE_DAYS", 7)?,
+            qr_ttl_secs: parse_var("YONGJUN_QR_TTL_SECS", 60)?,
+            bootstrap_admin_password: var("YONGJUN_BOOTSTRAP_ADMIN_PASSWORD")
+                .map(SecretString::from),
+            db_pool_size: parse_var("YONGJUN_DB_POOL_SIZE", default_pool)?,
+            workers: parse_var(
+                "YONGJUN_WORKERS",
+                std::thread::available_parallelism().map_or(2, |n| n.get()),
+            )?,
+            required_departments: var("YONGJUN_REQUIRED_DEPARTMENTS")
+                .map(|v| {
+                    v.split(',')
+                        .map(|d| d.trim().to_owned())
+                        .filter(|d| !d.is_empty())
+                        .collect()
+                })
+                .unwrap_or_else(|| DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()),
+            staff_token_ttl_secs: parse_var("YONGJUN_STAFF_TOKEN_TTL_SECS", 3600)?,
+        };
+        if settings.qr_ttl_secs == 0 {
+            bail!("YONGJUN_QR_TTL_SECS must be at least 1");
+        }
+        crate::auth::qr::QrKeys::from_pem(settings.signing_key_pem.expose_secret())
+            .context("YONGJUN_SIGNING_KEY is not an Ed25519 private key in PKCS#8 PEM")?;
+        Ok(settings)
+    }
+}
+
+pub fn decode_data_key(b64: &str) -> anyhow::Result<[u8; 32]> {
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(b64.trim())
+        .map_err(|_| anyhow::anyhow!("YONGJUN_DATA_KEY is not valid base64"))?;
+    bytes
+        .try_into()
+        .map_err(|_| anyhow::anyhow!("YONGJUN_DATA_KEY must decode to exactly 32 bytes"))
+}
+
+struct SecretSource {
+    environment: Environment,
+    dir: PathBuf,
+}
+
+impl SecretSource {
+    /// The variable's value; else, in development, the value kept in `dir/file`
+    /// (generated and written the first time).
+    fn get(
+        &self,
+        variable: &str,
+        file: &str,
+        generate: impl FnOnce() -> String,
+    ) -> anyhow::Result<String> {
+        if let Some(value) = var(variable) {
+            return Ok(value);
+        }
+        if self.environment == Environment::Production {
+            bail!("{variable} is not set; it is required when YONGJUN_ENV=production (see README, Configuration)");
+        }
+        let path = self.dir.join(file);
+        if let Ok(existing) = std::fs::read_to_string(&path) {
+            return Ok(existing.trim().to_owned());
+        }
+        let value = generate();
+        write_private(&path, &value)
+            .with_context(|| format!("keeping a generated {variable} in {}", path.display()))?;
+        tracing::warn!(
+            variable,
+            file = %path.display(),
+            "secret not set: generated one for development and kept it in the data directory"
+        );
+        Ok(value)
+    }
+}
+
+fn write_private(path: &Path, value: &str) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::io::Write;
+        use std::os::unix::fs::OpenOptionsExt;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path)?;
+        file.write_all(value.as_bytes())?;
+    }
+    #[cfg(not(unix))]
+    std::fs::write(path, value)?;
+    Ok(())
+}
+
+/// Helper for code that needs the raw key bytes.
+pub fn expose_key(key: &SecretBox<[u8; 32]>) -> &[u8; 32] {
+    key.expose_secret()
+}
