@@ -125,6 +125,23 @@ impl Settings {
                 None => bail!("DATABASE_URL must start with postgres:// or sqlite://"),
             },
         };
+        if environment == Environment::Production {
+            let missing: Vec<&str> = [
+                "YONGJUN_JWT_SECRET",
+                "YONGJUN_DATA_KEY",
+                "YONGJUN_SIGNING_KEY",
+            ]
+            .into_iter()
+            .filter(|name| var(name).is_none())
+            .collect();
+            if !missing.is_empty() {
+                bail!(
+                    "not set: {}; these secrets are required when YONGJUN_ENV=production \
+                     (see README, Configuration)",
+                    missing.join(", ")
+                );
+            }
+        }
         let secrets = SecretSource {
             environment,
             dir: data_dir.join("secrets"),
@@ -138,6 +155,7 @@ impl Settings {
         let data_key_b64 = secrets.get("YONGJUN_DATA_KEY", "data_key", || {
             base64::engine::general_purpose::STANDARD.encode(rand::random::<[u8; 32]>())
         })?;
+        let data_key = decode_data_key(&data_key_b64)?;
         let signing_key_pem = secrets.get("YONGJUN_SIGNING_KEY", "signing_key.pem", || {
             crate::auth::qr::generate_signing_key_pem()
         })?;
@@ -153,7 +171,7 @@ impl Settings {
             data_dir,
             environment,
             jwt_secret: SecretString::from(jwt_secret),
-            data_key: SecretBox::new(Box::new(decode_data_key(&data_key_b64)?)),
+            data_key: SecretBox::new(Box::new(data_key)),
             signing_key_pem: SecretString::from(signing_key_pem),
             public_notice_days: parse_var("YONGJUN_PUBLIC_NOTICE_DAYS", 7)?,
             qr_ttl_secs: parse_var("YONGJUN_QR_TTL_SECS", 60)?,

@@ -119,7 +119,7 @@ fn acceptable_request_id(value: &HeaderValue) -> Option<String> {
 /// pattern is logged, never the path or query, which may carry personal data.
 pub async fn observe(
     req: ServiceRequest,
-    next: Next<impl MessageBody>,
+    next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let request_id = req
         .headers()
@@ -132,7 +132,18 @@ pub async fn observe(
     let span =
         tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
     let started = Instant::now();
-    let mut response = next.call(req).instrument(span.clone()).await?;
+    // The request runs as a task of its own, so that a client hanging up does not drop
+    // it half-way: diesel-async's SQLite wrapper cannot be cancelled mid-query on a
+    // current-thread runtime (it would block_in_place, which panics there), and a
+    // half-run handler is worse than a finished one nobody reads.
+    let handled = actix_web::rt::spawn(next.call(req).instrument(span.clone())).await;
+    let mut response = match handled {
+        Ok(result) => result?,
+        Err(join_error) => {
+            span.in_scope(|| tracing::error!(error = %join_error, "request handler panicked"));
+            return Err(actix_web::error::ErrorInternalServerError("internal_error"));
+        }
+    };
     let elapsed = started.elapsed();
     let status = response.status().as_u16();
     if let Some(state) = state {

@@ -154,7 +154,10 @@ impl FromRequest for StaffUser {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let token = bearer_token(req).map(str::to_owned);
-        Box::pin(async move {
+        // Spawned: when another extractor of the same handler fails, this future is
+        // dropped, and a database call must never be dropped half-way (see
+        // telemetry::observe).
+        let lookup = actix_web::rt::spawn(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
             let unauthenticated = || {
                 ApiError::unauthorized("unauthenticated", "a valid staff access token is required")
@@ -171,7 +174,8 @@ impl FromRequest for StaffUser {
                 .filter(|row| !row.disabled)
                 .ok_or_else(unauthenticated)?;
             staff_from_row(row)
-        })
+        });
+        Box::pin(async move { lookup.await.map_err(ApiError::internal)? })
     }
 }
 

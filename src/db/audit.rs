@@ -76,3 +76,37 @@ pub async fn record(conn: &mut Conn<'_>, actor: &Actor, entry: AuditEntry<'_>) -
         .await)?;
     Ok(())
 }
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = audit_log)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct AuditRow {
+    pub id: AuditId,
+    pub actor_id: Option<StaffUserId>,
+    pub actor_label: String,
+    pub action: String,
+    pub entity_type: String,
+    pub entity_id: String,
+    pub region_code: Option<String>,
+    pub before_status: Option<String>,
+    pub after_status: Option<String>,
+    pub reason: Option<String>,
+    pub details: Option<String>,
+    pub created_at: chrono::NaiveDateTime,
+}
+
+/// The audit trail of one entity, oldest first.
+pub async fn for_entity(
+    conn: &mut Conn<'_>,
+    entity_type: &str,
+    entity_id: &str,
+) -> QueryResult<Vec<AuditRow>> {
+    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper};
+    with_conn!(conn, |c| audit_log::table
+        .filter(audit_log::entity_type.eq(entity_type))
+        .filter(audit_log::entity_id.eq(entity_id))
+        .order((audit_log::created_at.asc(), audit_log::id.asc()))
+        .select(AuditRow::as_select())
+        .load(c)
+        .await)
+}

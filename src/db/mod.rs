@@ -64,6 +64,8 @@ pub enum Db {
 }
 
 /// A connection checked out of [`Db`]; returns to the pool when dropped.
+// One per request, briefly on the stack: boxing would cost an allocation per checkout.
+#[allow(clippy::large_enum_variant)]
 pub enum PooledConn {
     Pg(Object<AsyncPgConnection>),
     Sqlite(Object<SqliteConn>),
@@ -209,13 +211,13 @@ impl Conn<'_> {
         match self {
             Conn::Pg(c) => {
                 begin(&mut **c).await?;
-                let result = f(&mut Conn::Pg(&mut **c)).await;
+                let result = f(&mut Conn::Pg(c)).await;
                 finish(&mut **c, result).await
             }
             Conn::Sqlite(c) => {
                 begin(&mut **c).await?;
                 let result = match c.batch_execute("DELETE FROM write_lock WHERE 0").await {
-                    Ok(()) => f(&mut Conn::Sqlite(&mut **c)).await,
+                    Ok(()) => f(&mut Conn::Sqlite(c)).await,
                     Err(e) => Err(e.into()),
                 };
                 finish(&mut **c, result).await

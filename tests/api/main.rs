@@ -1,0 +1,14 @@
+//! The integration suite: the real server, on PostgreSQL + Redis and on SQLite +
+//! the in-process cache.
+
+mod helpers;
+
+mod auth;
+mod cache;
+mod cli;
+mod health;
+mod migrations;
+mod openapi;
+mod outages;
+mod regions;
+mod users;
