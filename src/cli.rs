@@ -34,6 +34,11 @@ pub enum Command {
     },
     /// Print the OpenAPI document (YAML).
     Openapi,
+    /// Exit 0 when the API at `--url` answers GET /healthz with 200 (container health checks).
+    Healthcheck {
+        #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
+        url: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -58,6 +63,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     // Logging first, so that what settings say (a generated secret) is seen.
     crate::telemetry::init_tracing(crate::settings::Environment::from_env()?);
     match cli.command.unwrap_or(Command::Serve) {
+        Command::Healthcheck { url } => healthcheck(&url),
         Command::Openapi => {
             print!("{}", startup::openapi_yaml()?);
             Ok(())
@@ -133,4 +139,24 @@ fn describe(error: &crate::error::ApiError) -> String {
 
 fn whoami() -> String {
     std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+}
+
+/// A plain HTTP/1.0 GET, so the runtime image needs no curl.
+fn healthcheck(url: &str) -> anyhow::Result<()> {
+    use std::io::{Read, Write};
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| anyhow::anyhow!("--url must start with http://"))?;
+    let (authority, path) = rest.split_once('/').unwrap_or((rest, ""));
+    let mut stream = std::net::TcpStream::connect(authority)?;
+    stream.set_read_timeout(Some(std::time::Duration::from_secs(3)))?;
+    write!(stream, "GET /{path} HTTP/1.0\r\nHost: {authority}\r\n\r\n")?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    let status_line = response.lines().next().unwrap_or_default();
+    if status_line.split_whitespace().nth(1) == Some("200") {
+        Ok(())
+    } else {
+        anyhow::bail!("unhealthy: {status_line}")
+    }
 }

@@ -182,3 +182,20 @@ fn secrets_never_print() {
     assert!(!all.contains(secret));
     assert!(!all.contains("not base64 at all"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthcheck_command_probes_the_api() {
+    let app = crate::helpers::spawn_app(crate::helpers::Backend::Sqlite).await;
+    let dir = tempfile::tempdir().unwrap();
+    let url = app.url("/healthz");
+    let healthy = tokio::task::spawn_blocking({
+        let mut command = yongjun(dir.path());
+        command.args(["healthcheck", "--url", &url]);
+        move || command.status().unwrap()
+    });
+    assert!(healthy.await.unwrap().success());
+    let mut command = yongjun(dir.path());
+    command.args(["healthcheck", "--url", &app.url("/no-such-route")]);
+    let unhealthy = tokio::task::spawn_blocking(move || command.status().unwrap());
+    assert!(!unhealthy.await.unwrap().success());
+}
