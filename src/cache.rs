@@ -30,6 +30,11 @@ pub mod keys {
     pub fn region(code: &str) -> String {
         format!("region:{code}")
     }
+
+    /// Snapshot of a merchant: status, agreement end and its public face.
+    pub fn merchant(id: &crate::db::MerchantId) -> String {
+        format!("merchant:{id}")
+    }
 }
 
 /// The channel (under the prefix) on which invalidations are published.

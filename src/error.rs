@@ -42,6 +42,11 @@ pub struct Problem {
     /// Seconds to wait before trying again (429 answers).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<u64>,
+    /// Further members particular to a code (RFC 9457 extension members), e.g.
+    /// `current_status` of `invalid_transition`.
+    #[serde(flatten)]
+    #[schema(value_type = Object)]
+    pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -52,6 +57,7 @@ pub struct ApiError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    pub extensions: serde_json::Map<String, serde_json::Value>,
     /// What went wrong inside; logged, never shown.
     #[source]
     pub source: Option<anyhow::Error>,
@@ -67,8 +73,15 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            extensions: serde_json::Map::new(),
             source: None,
         }
+    }
+
+    /// Adds an extension member to the problem body.
+    pub fn with(mut self, key: &str, value: impl Into<serde_json::Value>) -> Self {
+        self.extensions.insert(key.to_owned(), value.into());
+        self
     }
 
     pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
@@ -153,6 +166,7 @@ impl ApiError {
             detail: self.detail.clone(),
             errors: self.errors.clone(),
             retry_after: self.retry_after,
+            extensions: self.extensions.clone(),
         }
     }
 }

@@ -12,6 +12,13 @@ const JSON_LIMIT: usize = 256 * 1024;
 /// 422 `validation_failed` naming the field.
 pub struct Json<T>(pub T);
 
+impl<T> std::ops::Deref for Json<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
     type Error = ApiError;
     type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;

@@ -22,6 +22,14 @@ impl Actor {
             label: "system".into(),
         }
     }
+
+    /// A member of the public (an applicant, an objector): not signed in.
+    pub fn public() -> Actor {
+        Actor {
+            id: None,
+            label: "public".into(),
+        }
+    }
 }
 
 /// One audit entry, before it is written.
@@ -109,4 +117,54 @@ pub async fn for_entity(
         .select(AuditRow::as_select())
         .load(c)
         .await)
+}
+
+#[derive(Debug, Default)]
+pub struct AuditFilter<'a> {
+    pub entity_type: Option<&'a str>,
+    pub entity_id: Option<&'a str>,
+    /// The actor's label (a user name, `public`, `system`).
+    pub actor: Option<&'a str>,
+    /// `LIKE` pattern of the caller's region subtree; entries without a region are then
+    /// left out. `None` for everything.
+    pub region_like: Option<&'a str>,
+}
+
+/// Audit entries, newest first.
+pub async fn list(
+    conn: &mut Conn<'_>,
+    filter: &AuditFilter<'_>,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<AuditRow>, i64)> {
+    use diesel::{ExpressionMethods, QueryDsl, SelectableHelper, TextExpressionMethods};
+    macro_rules! filtered {
+        () => {{
+            let mut query = audit_log::table.into_boxed();
+            if let Some(v) = filter.entity_type {
+                query = query.filter(audit_log::entity_type.eq(v));
+            }
+            if let Some(v) = filter.entity_id {
+                query = query.filter(audit_log::entity_id.eq(v));
+            }
+            if let Some(v) = filter.actor {
+                query = query.filter(audit_log::actor_label.eq(v));
+            }
+            if let Some(v) = filter.region_like {
+                query = query.filter(audit_log::region_code.like(v));
+            }
+            query
+        }};
+    }
+    with_conn!(conn, |c| {
+        let total: i64 = filtered!().count().get_result(c).await?;
+        let rows = filtered!()
+            .order((audit_log::created_at.desc(), audit_log::id.desc()))
+            .offset(offset)
+            .limit(limit)
+            .select(AuditRow::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
 }

@@ -118,3 +118,5 @@ typed_id!(StaffUserId);
 typed_id!(AuditId);
 typed_id!(MerchantId);
 typed_id!(AuthFailureId);
+typed_id!(ReviewId);
+typed_id!(ObjectionId);

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth_failures;
 pub mod ids;
+pub mod merchants;
 pub mod regions;
 pub mod schema;
 pub mod staff;

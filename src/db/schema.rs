@@ -65,4 +65,93 @@ diesel::table! {
 
 diesel::joinable!(staff_users -> regions (region_code));
 
-diesel::allow_tables_to_appear_in_same_query!(regions, staff_users, audit_log, auth_failures);
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    merchants (id) {
+        id -> DbUuid,
+        name -> Text,
+        kind -> Text,
+        credit_code -> Nullable<Text>,
+        legal_representative -> Nullable<Text>,
+        contact_name -> Text,
+        contact_phone -> Text,
+        address -> Text,
+        region_code -> Text,
+        category -> Text,
+        latitude -> Double,
+        longitude -> Double,
+        services -> Text,
+        measures -> Text,
+        commitments -> Text,
+        emergency_capabilities -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        notice_ends_at -> Nullable<Timestamp>,
+        agreement_no -> Nullable<Text>,
+        agreement_start -> Nullable<Date>,
+        agreement_end -> Nullable<Date>,
+        badge_no -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    merchant_reviews (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        department -> Text,
+        verdict -> Text,
+        comment -> Text,
+        reviewer_id -> Nullable<DbUuid>,
+        reviewer_label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    merchant_objections (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        content -> Text,
+        contact_phone -> Nullable<Text>,
+        status -> Text,
+        resolution_comment -> Nullable<Text>,
+        resolved_by -> Nullable<DbUuid>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    badge_sequences (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        last_seq -> Integer,
+    }
+}
+
+diesel::joinable!(merchants -> regions (region_code));
+diesel::joinable!(merchant_reviews -> merchants (merchant_id));
+diesel::joinable!(merchant_objections -> merchants (merchant_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    staff_users,
+    audit_log,
+    auth_failures,
+    merchants,
+    merchant_reviews,
+    merchant_objections,
+    badge_sequences
+);

@@ -1,8 +1,11 @@
 //! HTTP handlers, one module per resource. Handlers are thin: they parse, check access,
 //! call `db`/`domain`, and shape the answer.
 
+pub mod admin_merchants;
+pub mod audit;
 pub mod auth;
 pub mod health;
+pub mod merchants;
 pub mod regions;
 pub mod users;
 
@@ -83,6 +86,27 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(auth::login)
         .service(regions::list_regions)
         .service(regions::get_region)
+        // the public directory
+        .service(merchants::apply)
+        .service(merchants::directory)
+        .service(merchants::get_merchant)
+        .service(merchants::public_notices)
+        .service(merchants::file_objection)
+        // admission and exit
+        .service(admin_merchants::list_merchants)
+        .service(admin_merchants::get_merchant)
+        .service(admin_merchants::record_review)
+        .service(admin_merchants::approve)
+        .service(admin_merchants::reject)
+        .service(admin_merchants::resolve_objection)
+        .service(admin_merchants::activate)
+        .service(admin_merchants::suspend)
+        .service(admin_merchants::reinstate)
+        .service(admin_merchants::revoke)
+        .service(admin_merchants::create_staff)
+        .service(admin_merchants::emergency_roster)
+        .service(audit::audit_log)
+        // staff accounts
         .service(users::create_user)
         .service(users::list_users)
         .service(users::get_user);

@@ -122,6 +122,36 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
     }
 }
 
+/// A second API process on the same database and Redis prefix as `first` (PostgreSQL).
+pub async fn spawn_second_process(first: &TestApp) -> TestApp {
+    let data_dir = tempfile::tempdir().expect("temp dir");
+    let mut settings = test_settings(
+        first.database.clone(),
+        Some(redis_url()),
+        &first.cache_prefix,
+        data_dir.path().into(),
+        &Options::default(),
+    );
+    settings.public_notice_days = first.state.public_notice_days;
+    let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
+    let app = Application::build_with_listener(settings, listener)
+        .await
+        .expect("second process builds");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state();
+    tokio::spawn(app.run_until_stopped());
+    TestApp {
+        address,
+        backend: first.backend,
+        client: first.client.clone(),
+        state,
+        database: first.database.clone(),
+        cache_prefix: first.cache_prefix.clone(),
+        pg_database: None, // the first process owns (and drops) the database
+        _data_dir: data_dir,
+    }
+}
+
 pub fn test_settings(
     database: DatabaseTarget,
     redis_url: Option<String>,

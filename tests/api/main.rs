@@ -7,6 +7,7 @@ mod auth;
 mod cache;
 mod cli;
 mod health;
+mod merchants;
 mod migrations;
 mod openapi;
 mod outages;

@@ -1,0 +1,414 @@
+//! Merchants, their reviews and objections, and badge numbers.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::{
+    BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl,
+    QueryResult, SelectableHelper, TextExpressionMethods,
+};
+use diesel_async::RunQueryDsl;
+
+use super::schema::{badge_sequences, merchant_objections, merchant_reviews, merchants};
+use super::{Conn, MerchantId, ObjectionId, ReviewId, StaffUserId};
+use crate::domain::merchant::MerchantStatus;
+use crate::with_conn;
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+#[diesel(table_name = merchants)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct MerchantRow {
+    pub id: MerchantId,
+    pub name: String,
+    pub kind: String,
+    pub credit_code: Option<String>,
+    pub legal_representative: Option<String>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub address: String,
+    pub region_code: String,
+    pub category: String,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub services: String,
+    pub measures: String,
+    pub commitments: String,
+    pub emergency_capabilities: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub notice_ends_at: Option<NaiveDateTime>,
+    pub agreement_no: Option<String>,
+    pub agreement_start: Option<NaiveDate>,
+    pub agreement_end: Option<NaiveDate>,
+    pub badge_no: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl MerchantRow {
+    /// The status as of `today`: an active merchant past its agreement reads as expired.
+    pub fn effective_status(&self, today: NaiveDate) -> MerchantStatus {
+        let stored = MerchantStatus::parse(&self.status).unwrap_or(MerchantStatus::Pending);
+        crate::domain::merchant::effective_status(stored, self.agreement_end, today)
+    }
+
+    pub fn capabilities(&self) -> Vec<String> {
+        split_capabilities(&self.emergency_capabilities)
+    }
+}
+
+/// `",medical,transport,"` → `["medical", "transport"]`.
+pub fn split_capabilities(stored: &str) -> Vec<String> {
+    stored
+        .split(',')
+        .filter(|c| !c.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// `["medical", "transport"]` → `",medical,transport,"` (see the migration).
+pub fn join_capabilities<S: AsRef<str>>(capabilities: &[S]) -> String {
+    let mut joined = String::from(",");
+    for capability in capabilities {
+        joined.push_str(capability.as_ref());
+        joined.push(',');
+    }
+    joined
+}
+
+#[derive(Debug, diesel::Insertable)]
+#[diesel(table_name = merchants)]
+pub struct NewMerchant<'a> {
+    pub id: MerchantId,
+    pub name: &'a str,
+    pub kind: &'a str,
+    pub credit_code: Option<&'a str>,
+    pub legal_representative: Option<&'a str>,
+    pub contact_name: &'a str,
+    pub contact_phone: &'a str,
+    pub address: &'a str,
+    pub region_code: &'a str,
+    pub category: &'a str,
+    pub latitude: f64,
+    pub longitude: f64,
+    pub services: &'a str,
+    pub measures: &'a str,
+    pub commitments: &'a str,
+    pub emergency_capabilities: &'a str,
+    pub status: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// A status change and what comes with it; `None` leaves a column as it is.
+#[derive(Debug, Default, diesel::AsChangeset)]
+#[diesel(table_name = merchants)]
+pub struct MerchantChanges<'a> {
+    pub status: Option<&'a str>,
+    pub status_reason: Option<Option<&'a str>>,
+    pub notice_ends_at: Option<Option<NaiveDateTime>>,
+    pub agreement_no: Option<&'a str>,
+    pub agreement_start: Option<NaiveDate>,
+    pub agreement_end: Option<NaiveDate>,
+    pub badge_no: Option<&'a str>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub async fn insert(conn: &mut Conn<'_>, new: &NewMerchant<'_>) -> QueryResult<MerchantRow> {
+    with_conn!(conn, |c| diesel::insert_into(merchants::table)
+        .values(new)
+        .returning(MerchantRow::as_returning())
+        .get_result(c)
+        .await)
+}
+
+pub async fn find(conn: &mut Conn<'_>, id: MerchantId) -> QueryResult<Option<MerchantRow>> {
+    with_conn!(conn, |c| merchants::table
+        .find(id)
+        .select(MerchantRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+pub async fn find_many(conn: &mut Conn<'_>, ids: &[MerchantId]) -> QueryResult<Vec<MerchantRow>> {
+    with_conn!(conn, |c| merchants::table
+        .filter(merchants::id.eq_any(ids))
+        .select(MerchantRow::as_select())
+        .load(c)
+        .await)
+}
+
+/// Whether a merchant that is neither rejected nor revoked holds this credit code.
+pub async fn credit_code_taken(conn: &mut Conn<'_>, code: &str) -> QueryResult<bool> {
+    let held: i64 = with_conn!(conn, |c| merchants::table
+        .filter(merchants::credit_code.eq(code))
+        .filter(merchants::status.ne_all(["rejected", "revoked"]))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(held > 0)
+}
+
+/// Applies `changes` if the merchant is still in `expected` status; `None` when another
+/// change got there first.
+pub async fn update_if_status(
+    conn: &mut Conn<'_>,
+    id: MerchantId,
+    expected: &str,
+    changes: &MerchantChanges<'_>,
+) -> QueryResult<Option<MerchantRow>> {
+    with_conn!(conn, |c| diesel::update(
+        merchants::table
+            .filter(merchants::id.eq(id))
+            .filter(merchants::status.eq(expected)),
+    )
+    .set(changes)
+    .returning(MerchantRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
+}
+
+/// Which merchants a list shows.
+#[derive(Debug, Default, Clone)]
+pub struct MerchantFilter {
+    /// A status as read on `today` (so `active` excludes, and `expired` includes, active
+    /// merchants whose agreement has ended).
+    pub status: Option<MerchantStatus>,
+    pub today: Option<NaiveDate>,
+    /// `LIKE` patterns of region subtrees; every one must match.
+    pub region_likes: Vec<String>,
+    pub category: Option<String>,
+    /// Substring of name, address or services.
+    pub q: Option<String>,
+    pub capability: Option<String>,
+    /// Only merchants that committed at least one emergency capability.
+    pub any_capability: bool,
+    /// Bounding box `(min_lat, max_lat, min_lng, max_lng)`.
+    pub bbox: Option<(f64, f64, f64, f64)>,
+}
+
+/// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
+pub fn like_escape(raw: &str) -> String {
+    raw.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}
+
+macro_rules! filtered_merchants {
+    ($filter:expr) => {{
+        let filter = $filter;
+        let mut query = merchants::table.into_boxed();
+        let today = filter.today.unwrap_or_else(crate::domain::china_today);
+        match filter.status {
+            None => {}
+            Some(MerchantStatus::Active) => {
+                query = query.filter(merchants::status.eq("active")).filter(
+                    merchants::agreement_end
+                        .is_null()
+                        .or(merchants::agreement_end.ge(today)),
+                );
+            }
+            Some(MerchantStatus::Expired) => {
+                query = query.filter(
+                    merchants::status.eq("expired").or(merchants::status
+                        .eq("active")
+                        .and(merchants::agreement_end.lt(today))),
+                );
+            }
+            Some(other) => query = query.filter(merchants::status.eq(other.as_str())),
+        }
+        for pattern in &filter.region_likes {
+            query = query.filter(merchants::region_code.like(pattern.clone()));
+        }
+        if let Some(category) = &filter.category {
+            query = query.filter(merchants::category.eq(category.clone()));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = format!("%{}%", like_escape(q));
+            query = query.filter(
+                merchants::name
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(merchants::address.like(pattern.clone()).escape('\\'))
+                    .or(merchants::services.like(pattern).escape('\\')),
+            );
+        }
+        if let Some(capability) = &filter.capability {
+            query = query.filter(
+                merchants::emergency_capabilities.like(format!("%,{},%", like_escape(capability))),
+            );
+        }
+        if filter.any_capability {
+            query = query.filter(merchants::emergency_capabilities.ne(","));
+        }
+        if let Some((min_lat, max_lat, min_lng, max_lng)) = filter.bbox {
+            query = query
+                .filter(merchants::latitude.between(min_lat, max_lat))
+                .filter(merchants::longitude.between(min_lng, max_lng));
+        }
+        query
+    }};
+}
+
+pub async fn list(
+    conn: &mut Conn<'_>,
+    filter: &MerchantFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<MerchantRow>, i64)> {
+    with_conn!(conn, |c| {
+        let total: i64 = filtered_merchants!(filter).count().get_result(c).await?;
+        let rows = filtered_merchants!(filter)
+            .order((merchants::created_at.desc(), merchants::id.desc()))
+            .offset(offset)
+            .limit(limit)
+            .select(MerchantRow::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+/// Id and position of every merchant the filter matches (for distance sorting).
+pub async fn positions(
+    conn: &mut Conn<'_>,
+    filter: &MerchantFilter,
+) -> QueryResult<Vec<(MerchantId, f64, f64)>> {
+    with_conn!(conn, |c| filtered_merchants!(filter)
+        .select((merchants::id, merchants::latitude, merchants::longitude))
+        .load(c)
+        .await)
+}
+
+// ---- reviews ----
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = merchant_reviews)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ReviewRow {
+    pub id: ReviewId,
+    pub merchant_id: MerchantId,
+    pub department: String,
+    pub verdict: String,
+    pub comment: String,
+    pub reviewer_id: Option<StaffUserId>,
+    pub reviewer_label: String,
+    pub created_at: NaiveDateTime,
+}
+
+pub async fn insert_review(conn: &mut Conn<'_>, review: &ReviewRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(merchant_reviews::table)
+        .values(review)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Every review of a merchant, oldest first; the last one per department counts.
+pub async fn reviews(conn: &mut Conn<'_>, merchant_id: MerchantId) -> QueryResult<Vec<ReviewRow>> {
+    with_conn!(conn, |c| merchant_reviews::table
+        .filter(merchant_reviews::merchant_id.eq(merchant_id))
+        .order((
+            merchant_reviews::created_at.asc(),
+            merchant_reviews::id.asc()
+        ))
+        .select(ReviewRow::as_select())
+        .load(c)
+        .await)
+}
+
+// ---- objections ----
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = merchant_objections)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ObjectionRow {
+    pub id: ObjectionId,
+    pub merchant_id: MerchantId,
+    pub content: String,
+    pub contact_phone: Option<String>,
+    pub status: String,
+    pub resolution_comment: Option<String>,
+    pub resolved_by: Option<StaffUserId>,
+    pub resolved_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub async fn insert_objection(conn: &mut Conn<'_>, objection: &ObjectionRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(merchant_objections::table)
+        .values(objection)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn objections(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+) -> QueryResult<Vec<ObjectionRow>> {
+    with_conn!(conn, |c| merchant_objections::table
+        .filter(merchant_objections::merchant_id.eq(merchant_id))
+        .order((
+            merchant_objections::created_at.asc(),
+            merchant_objections::id.asc()
+        ))
+        .select(ObjectionRow::as_select())
+        .load(c)
+        .await)
+}
+
+pub async fn open_objections(conn: &mut Conn<'_>, merchant_id: MerchantId) -> QueryResult<i64> {
+    with_conn!(conn, |c| merchant_objections::table
+        .filter(merchant_objections::merchant_id.eq(merchant_id))
+        .filter(merchant_objections::status.eq("open"))
+        .count()
+        .get_result(c)
+        .await)
+}
+
+/// Resolves an open objection; `None` when it is not open (or not this merchant's).
+pub async fn resolve_objection(
+    conn: &mut Conn<'_>,
+    merchant_id: MerchantId,
+    id: ObjectionId,
+    outcome: &str,
+    comment: &str,
+    by: StaffUserId,
+    at: NaiveDateTime,
+) -> QueryResult<Option<ObjectionRow>> {
+    with_conn!(conn, |c| diesel::update(
+        merchant_objections::table
+            .filter(merchant_objections::id.eq(id))
+            .filter(merchant_objections::merchant_id.eq(merchant_id))
+            .filter(merchant_objections::status.eq("open")),
+    )
+    .set((
+        merchant_objections::status.eq(outcome),
+        merchant_objections::resolution_comment.eq(comment),
+        merchant_objections::resolved_by.eq(by),
+        merchant_objections::resolved_at.eq(at),
+    ))
+    .returning(ObjectionRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
+}
+
+// ---- badges ----
+
+/// The next badge sequence number of `region_code` in `year`: 1, 2, 3… Atomic (one
+/// upsert), so concurrent activations never share a number.
+pub async fn next_badge_seq(conn: &mut Conn<'_>, region_code: &str, year: i32) -> QueryResult<i32> {
+    with_conn!(conn, |c| diesel::insert_into(badge_sequences::table)
+        .values((
+            badge_sequences::region_code.eq(region_code),
+            badge_sequences::year.eq(year),
+            badge_sequences::last_seq.eq(1),
+        ))
+        .on_conflict((badge_sequences::region_code, badge_sequences::year))
+        .do_update()
+        .set(badge_sequences::last_seq.eq(badge_sequences::last_seq + 1))
+        .returning(badge_sequences::last_seq)
+        .get_result(c)
+        .await)
+}
