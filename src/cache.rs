@@ -31,6 +31,11 @@ pub mod keys {
         format!("region:{code}")
     }
 
+    /// Snapshot of a card: status, version, holder category and honours, masked name.
+    pub fn card(id: &crate::db::CardId) -> String {
+        format!("card:{id}")
+    }
+
     /// Snapshot of a merchant: status, agreement end and its public face.
     pub fn merchant(id: &crate::db::MerchantId) -> String {
         format!("merchant:{id}")

@@ -34,10 +34,26 @@ pub enum Command {
     },
     /// Print the OpenAPI document (YAML).
     Openapi,
+    /// Bulk-load data from files.
+    Import {
+        #[command(subcommand)]
+        command: ImportCommand,
+    },
     /// Exit 0 when the API at `--url` answers GET /healthz with 200 (container health checks).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
         url: String,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum ImportCommand {
+    /// Import beneficiaries from a CSV (streamed) or XLSX file; same columns as the API.
+    Beneficiaries {
+        file: std::path::PathBuf,
+        /// all_or_nothing (default) or partial.
+        #[arg(long, default_value = "all_or_nothing")]
+        mode: String,
     },
 }
 
@@ -64,6 +80,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     crate::telemetry::init_tracing(crate::settings::Environment::from_env()?);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Healthcheck { url } => healthcheck(&url),
+        Command::Import {
+            command: ImportCommand::Beneficiaries { file, mode },
+        } => import_beneficiaries(&file, &mode).await,
         Command::Openapi => {
             print!("{}", startup::openapi_yaml()?);
             Ok(())
@@ -159,4 +178,69 @@ fn healthcheck(url: &str) -> anyhow::Result<()> {
     } else {
         anyhow::bail!("unhealthy: {status_line}")
     }
+}
+
+async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Result<()> {
+    use crate::import::{FileKind, Importer, Mode, ReaderSource};
+    let mode = Mode::parse(mode).ok_or_else(|| anyhow::anyhow!("--mode must be all_or_nothing or partial"))?;
+    let settings = Settings::from_env()?;
+    db::run_migrations(&settings.database).await?;
+    let pool = Db::connect(&settings.database, 2).await?;
+    let cache = match &settings.redis_url {
+        Some(url) => crate::cache::Cache::redis(url, &settings.cache_prefix)?,
+        None => crate::cache::Cache::memory(),
+    };
+    let cipher = crate::crypto::DataCipher::new(crate::settings::expose_key(&settings.data_key));
+    let mut file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let mut magic = [0u8; 4];
+    let read = std::io::Read::read(&mut file, &mut magic)?;
+    std::io::Seek::rewind(&mut file)?;
+    let kind = FileKind::detect(path.to_str(), &magic[..read]);
+    let (header, batches) = crate::import::start_reader(kind, ReaderSource::File(file))
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    let importer = Importer {
+        cipher: &cipher,
+        cache: &cache,
+        actor: Actor {
+            id: None,
+            label: format!("cli:{}", whoami()),
+        },
+        scope: None,
+        mode,
+    };
+    let bar = indicatif::ProgressBar::new_spinner();
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} rows ({per_sec})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    let started = std::time::Instant::now();
+    let report = importer
+        .run(&pool, &header, batches, |rows| bar.set_position(rows as u64))
+        .await
+        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    bar.finish_and_clear();
+    let seconds = started.elapsed().as_secs_f64();
+    println!(
+        "{} rows in {:.1} s ({:.0} rows/s): created {}, updated {}, unchanged {}, failed {}{}",
+        report.rows,
+        seconds,
+        report.rows as f64 / seconds.max(0.001),
+        report.created,
+        report.updated,
+        report.unchanged,
+        report.failed_count,
+        if report.stored || report.failed_count == 0 { "" } else { " — nothing stored (all_or_nothing)" }
+    );
+    for failure in report.failed.iter().take(20) {
+        let errors: Vec<String> = failure.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        println!("  row {}: {}", failure.row, errors.join("; "));
+    }
+    if report.failed_count > 20 {
+        println!("  … and {} more failed rows", report.failed_count - 20);
+    }
+    if report.failed_count > 0 {
+        std::process::exit(2);
+    }
+    Ok(())
 }

@@ -4,10 +4,12 @@
 pub mod auth;
 pub mod cache;
 pub mod cli;
+pub mod crypto;
 pub mod db;
 pub mod domain;
 pub mod error;
 pub mod extract;
+pub mod import;
 pub mod routes;
 pub mod settings;
 pub mod startup;

@@ -25,6 +25,9 @@ pub struct AppState {
     pub db: Db,
     pub cache: Cache,
     pub staff_tokens: StaffTokens,
+    pub holder_tokens: crate::auth::holder::HolderTokens,
+    /// Encrypts and hashes personal data (ID numbers, phones).
+    pub cipher: crate::crypto::DataCipher,
     /// Verified against when a user name is unknown, so sign-in timing does not tell.
     pub dummy_password_hash: String,
     pub required_departments: Vec<String>,
@@ -69,6 +72,16 @@ impl utoipa::Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("Staff access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "holder",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some("Holder access token from POST /api/v1/holder/activate"))
                     .build(),
             ),
         );
@@ -151,6 +164,8 @@ impl Application {
                 settings.jwt_secret.expose_secret().as_bytes(),
                 settings.staff_token_ttl_secs,
             ),
+            holder_tokens: crate::auth::holder::HolderTokens::new(settings.jwt_secret.expose_secret().as_bytes()),
+            cipher: crate::crypto::DataCipher::new(settings.data_key.expose_secret()),
             dummy_password_hash: password::hash_blocking(uuid::Uuid::new_v4().to_string()).await?,
             required_departments: settings.required_departments.clone(),
             public_notice_days: settings.public_notice_days,

@@ -1,6 +1,7 @@
 //! Who is calling: staff tokens, password hashing, and the extractors that prove a
 //! caller's role and region scope.
 
+pub mod holder;
 pub mod password;
 pub mod qr;
 

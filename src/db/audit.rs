@@ -48,7 +48,7 @@ pub struct AuditEntry<'a> {
 
 #[derive(diesel::Insertable)]
 #[diesel(table_name = audit_log)]
-struct NewAuditRow<'a> {
+pub struct NewAuditRow<'a> {
     id: AuditId,
     actor_id: Option<StaffUserId>,
     actor_label: &'a str,
@@ -61,6 +61,45 @@ struct NewAuditRow<'a> {
     reason: Option<&'a str>,
     details: Option<String>,
     created_at: chrono::NaiveDateTime,
+}
+
+/// Records many entries at once (bulk imports).
+pub async fn record_many(conn: &mut Conn<'_>, actor: &Actor, entries: Vec<AuditEntry<'_>>) -> QueryResult<()> {
+    let now = super::now();
+    let details: Vec<Option<String>> = entries.iter().map(|e| e.details.as_ref().map(|d| d.to_string())).collect();
+    let rows: Vec<NewAuditRow<'_>> = entries
+        .iter()
+        .zip(details)
+        .map(|(entry, details)| NewAuditRow {
+            id: AuditId::new(),
+            actor_id: actor.id,
+            actor_label: &actor.label,
+            action: entry.action,
+            entity_type: entry.entity_type,
+            entity_id: &entry.entity_id,
+            region_code: entry.region_code,
+            before_status: entry.before_status,
+            after_status: entry.after_status,
+            reason: entry.reason,
+            details,
+            created_at: now,
+        })
+        .collect();
+    match conn {
+        Conn::Pg(c) => {
+            // 12 parameters a row: stay well below PostgreSQL's 65,535.
+            for chunk in rows.chunks(4000) {
+                diesel::insert_into(audit_log::table).values(chunk).execute(&mut **c).await?;
+            }
+        }
+        // No multi-row VALUES with optional columns on SQLite (see beneficiaries).
+        Conn::Sqlite(c) => {
+            for row in &rows {
+                diesel::insert_into(audit_log::table).values(row).execute(&mut **c).await?;
+            }
+        }
+    }
+    Ok(())
 }
 
 pub async fn record(conn: &mut Conn<'_>, actor: &Actor, entry: AuditEntry<'_>) -> QueryResult<()> {

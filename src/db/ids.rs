@@ -120,3 +120,5 @@ typed_id!(MerchantId);
 typed_id!(AuthFailureId);
 typed_id!(ReviewId);
 typed_id!(ObjectionId);
+typed_id!(BeneficiaryId);
+typed_id!(CardId);

@@ -5,6 +5,8 @@
 
 pub mod audit;
 pub mod auth_failures;
+pub mod beneficiaries;
+pub mod cards;
 pub mod ids;
 pub mod merchants;
 pub mod regions;

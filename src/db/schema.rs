@@ -141,6 +141,65 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+
+    card_products (code) {
+        code -> Text,
+        name -> Text,
+        description -> Text,
+        default_valid_years -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    beneficiaries (id) {
+        id -> DbUuid,
+        name -> Text,
+        id_number_enc -> Text,
+        id_number_hash -> Text,
+        id_number_masked -> Text,
+        phone_enc -> Nullable<Text>,
+        phone_masked -> Nullable<Text>,
+        category -> Text,
+        honors -> Text,
+        region_code -> Text,
+        primary_beneficiary_id -> Nullable<DbUuid>,
+        relation -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    cards (id) {
+        id -> DbUuid,
+        card_no -> Text,
+        beneficiary_id -> DbUuid,
+        product -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        version -> Integer,
+        issued_at -> Timestamp,
+        expires_at -> Timestamp,
+        activation_code_hash -> Nullable<Text>,
+        activated_at -> Nullable<Timestamp>,
+        replaced_by -> Nullable<DbUuid>,
+        status_changed_at -> Timestamp,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(cards -> beneficiaries (beneficiary_id));
+diesel::joinable!(cards -> card_products (product));
 diesel::joinable!(merchants -> regions (region_code));
 diesel::joinable!(merchant_reviews -> merchants (merchant_id));
 diesel::joinable!(merchant_objections -> merchants (merchant_id));
@@ -153,5 +212,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     merchants,
     merchant_reviews,
     merchant_objections,
-    badge_sequences
+    badge_sequences,
+    card_products,
+    beneficiaries,
+    cards
 );

@@ -9,49 +9,6 @@ use std::fmt;
 
 use chrono::{Days, NaiveDate, NaiveDateTime};
 
-/// Declares a closed vocabulary stored and exchanged as snake_case text.
-///
-/// The enum, `ALL`, `as_str` and `parse` come from one list so a new variant cannot be
-/// left out of `ALL` (and so out of `parse`, seeds and the exhaustive tests below).
-macro_rules! vocabulary {
-    (
-        $(#[$meta:meta])*
-        pub enum $name:ident {
-            $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)+
-        }
-    ) => {
-        $(#[$meta])*
-        #[derive(
-            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
-            utoipa::ToSchema,
-        )]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($(#[$variant_meta])* $variant,)+
-        }
-
-        impl $name {
-            pub const ALL: [Self; [$($text),+].len()] = [$(Self::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text,)+
-                }
-            }
-
-            pub fn parse(raw: &str) -> Option<Self> {
-                Self::ALL.into_iter().find(|v| v.as_str() == raw)
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
 vocabulary! {
     /// Where a merchant is in its lifecycle. Only `active` merchants are shown to
     /// beneficiaries; `revoked` and `rejected` are final.

@@ -1,6 +1,52 @@
 //! Checked types and lifecycle rules, with no I/O.
 
+/// Declares a closed vocabulary stored and exchanged as snake_case text.
+///
+/// The enum, `ALL`, `as_str` and `parse` come from one list so a new variant cannot be
+/// left out of `ALL` (and so out of `parse`, seeds and the exhaustive tests below).
+macro_rules! vocabulary {
+    (
+        $(#[$meta:meta])*
+        pub enum $name:ident {
+            $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)+
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize,
+            utoipa::ToSchema,
+        )]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name {
+            $($(#[$variant_meta])* $variant,)+
+        }
+
+        impl $name {
+            pub const ALL: [Self; [$($text),+].len()] = [$(Self::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Self::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Self> {
+                Self::ALL.into_iter().find(|v| v.as_str() == raw)
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+pub mod beneficiary;
+pub mod card_no;
 pub mod credit_code;
+pub mod id_number;
 pub mod merchant;
 pub mod phone;
 pub mod region;

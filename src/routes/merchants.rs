@@ -877,3 +877,42 @@ pub async fn file_objection(
         status: "open",
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn distances() {
+        // 罗湖 to 福田 along one parallel: about 3.4 km.
+        let d = distance_km((22.5431, 114.1182), (22.5431, 114.0852));
+        assert!((3.38..3.41).contains(&d), "{d}");
+        assert_eq!(distance_km((22.5, 114.0), (22.5, 114.0)), 0.0);
+        // Shenzhen to Beijing, about 1,940 km.
+        let d = distance_km((22.5431, 114.0579), (39.9042, 116.4074));
+        assert!((1930.0..1960.0).contains(&d), "{d}");
+    }
+
+    #[test]
+    fn the_box_holds_the_circle() {
+        let center = (22.5431, 114.0579);
+        let (min_lat, max_lat, min_lng, max_lng) = bounding_box(center, 5.0);
+        for bearing in 0..36 {
+            let angle = f64::from(bearing * 10).to_radians();
+            // A point just inside 5 km in this direction.
+            let lat = center.0 + angle.cos() * 4.99 / 111.2;
+            let lng = center.1 + angle.sin() * 4.99 / (111.2 * center.0.to_radians().cos());
+            assert!(distance_km(center, (lat, lng)) <= 5.0);
+            assert!((min_lat..=max_lat).contains(&lat) && (min_lng..=max_lng).contains(&lng));
+        }
+    }
+
+    #[test]
+    fn near_parsing() {
+        assert_eq!(parse_near("22.5431,114.0579").unwrap(), (22.5431, 114.0579));
+        assert_eq!(parse_near(" 22.5 , 114 ").unwrap(), (22.5, 114.0));
+        for bad in ["22.5", "a,b", "91,0", "0,181", "NaN,1", ""] {
+            assert!(parse_near(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -4,7 +4,10 @@
 pub mod admin_merchants;
 pub mod audit;
 pub mod auth;
+pub mod beneficiaries;
+pub mod cards;
 pub mod health;
+pub mod holder;
 pub mod merchants;
 pub mod regions;
 pub mod users;
@@ -106,6 +109,25 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(admin_merchants::create_staff)
         .service(admin_merchants::emergency_roster)
         .service(audit::audit_log)
+        // beneficiaries and cards
+        .service(beneficiaries::import)
+        .service(beneficiaries::create)
+        .service(beneficiaries::list)
+        .service(beneficiaries::get)
+        .service(beneficiaries::update)
+        .service(cards::list_products)
+        .service(cards::create_product)
+        .service(cards::issue)
+        .service(cards::list)
+        .service(cards::get)
+        .service(cards::suspend)
+        .service(cards::reinstate)
+        .service(cards::revoke)
+        .service(cards::reissue)
+        // holders
+        .service(holder::activate)
+        .service(holder::refresh)
+        .service(holder::holder_card)
         // staff accounts
         .service(users::create_user)
         .service(users::list_users)

@@ -1,0 +1,3 @@
+DROP TABLE cards;
+DROP TABLE beneficiaries;
+DROP TABLE card_products;

@@ -1,0 +1,215 @@
+//! Card products (卡种) and cards (优待卡).
+
+use chrono::NaiveDateTime;
+use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper, TextExpressionMethods};
+use diesel_async::RunQueryDsl;
+
+use super::schema::{beneficiaries, card_products, cards};
+use super::{BeneficiaryId, CardId, Conn};
+use crate::with_conn;
+
+#[derive(Debug, Clone, serde::Serialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = card_products)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct ProductRow {
+    pub code: String,
+    pub name: String,
+    pub description: String,
+    pub default_valid_years: i32,
+    pub created_at: NaiveDateTime,
+}
+
+pub async fn products(conn: &mut Conn<'_>) -> QueryResult<Vec<ProductRow>> {
+    with_conn!(conn, |c| card_products::table
+        .order(card_products::created_at.asc())
+        .then_order_by(card_products::code.asc())
+        .select(ProductRow::as_select())
+        .load(c)
+        .await)
+}
+
+pub async fn product(conn: &mut Conn<'_>, code: &str) -> QueryResult<Option<ProductRow>> {
+    with_conn!(conn, |c| card_products::table
+        .find(code)
+        .select(ProductRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+pub async fn insert_product(conn: &mut Conn<'_>, row: &ProductRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(card_products::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = cards)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct CardRow {
+    pub id: CardId,
+    pub card_no: String,
+    pub beneficiary_id: BeneficiaryId,
+    pub product: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub version: i32,
+    pub issued_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+    pub activation_code_hash: Option<String>,
+    pub activated_at: Option<NaiveDateTime>,
+    pub replaced_by: Option<CardId>,
+    pub status_changed_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl CardRow {
+    /// The status as of `now`: an active card past `expires_at` reads as expired.
+    pub fn effective_status(&self, now: NaiveDateTime) -> &str {
+        if self.status == "active" && self.expires_at <= now {
+            "expired"
+        } else {
+            &self.status
+        }
+    }
+}
+
+pub async fn insert(conn: &mut Conn<'_>, card: &CardRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(cards::table)
+        .values(card)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn find(conn: &mut Conn<'_>, id: CardId) -> QueryResult<Option<CardRow>> {
+    with_conn!(conn, |c| cards::table
+        .find(id)
+        .select(CardRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+pub async fn find_by_no(conn: &mut Conn<'_>, card_no: &str) -> QueryResult<Option<CardRow>> {
+    with_conn!(conn, |c| cards::table
+        .filter(cards::card_no.eq(card_no))
+        .select(CardRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+/// The live (active or suspended) card of a beneficiary for a product.
+pub async fn live_card(conn: &mut Conn<'_>, beneficiary: BeneficiaryId, product: &str) -> QueryResult<Option<CardRow>> {
+    with_conn!(conn, |c| cards::table
+        .filter(cards::beneficiary_id.eq(beneficiary))
+        .filter(cards::product.eq(product))
+        .filter(cards::status.eq_any(["active", "suspended"]))
+        .select(CardRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+/// A status change: applied only if the card is still at `version`; bumps the version.
+#[allow(clippy::too_many_arguments)]
+pub async fn change_status(
+    conn: &mut Conn<'_>,
+    id: CardId,
+    version: i32,
+    status: &str,
+    reason: Option<&str>,
+    replaced_by: Option<CardId>,
+    now: NaiveDateTime,
+) -> QueryResult<Option<CardRow>> {
+    with_conn!(conn, |c| diesel::update(
+        cards::table.filter(cards::id.eq(id)).filter(cards::version.eq(version))
+    )
+    .set((
+        cards::status.eq(status),
+        cards::status_reason.eq(reason),
+        cards::version.eq(version + 1),
+        cards::replaced_by.eq(replaced_by),
+        cards::status_changed_at.eq(now),
+        cards::updated_at.eq(now),
+    ))
+    .returning(CardRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
+}
+
+/// Spends a card's activation code: `true` only for the first caller with the right hash.
+pub async fn consume_activation(conn: &mut Conn<'_>, id: CardId, code_hash: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let changed = with_conn!(conn, |c| diesel::update(
+        cards::table
+            .filter(cards::id.eq(id))
+            .filter(cards::activation_code_hash.eq(code_hash))
+    )
+    .set((cards::activation_code_hash.eq(None::<String>), cards::activated_at.eq(now)))
+    .execute(c)
+    .await)?;
+    Ok(changed == 1)
+}
+
+#[derive(Debug, Default)]
+pub struct CardFilter {
+    pub beneficiary_id: Option<BeneficiaryId>,
+    pub status: Option<String>,
+    pub card_no: Option<String>,
+    /// Region subtree of the card's beneficiary.
+    pub region_like: Option<String>,
+}
+
+pub async fn list(
+    conn: &mut Conn<'_>,
+    filter: &CardFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<CardRow>, i64)> {
+    macro_rules! filtered {
+        () => {{
+            let mut query = cards::table.inner_join(beneficiaries::table).into_boxed();
+            if let Some(id) = filter.beneficiary_id {
+                query = query.filter(cards::beneficiary_id.eq(id));
+            }
+            if let Some(status) = &filter.status {
+                query = query.filter(cards::status.eq(status.clone()));
+            }
+            if let Some(card_no) = &filter.card_no {
+                query = query.filter(cards::card_no.eq(card_no.clone()));
+            }
+            if let Some(pattern) = &filter.region_like {
+                query = query.filter(beneficiaries::region_code.like(pattern.clone()));
+            }
+            query
+        }};
+    }
+    with_conn!(conn, |c| {
+        let total: i64 = filtered!().count().get_result(c).await?;
+        let rows = filtered!()
+            .order((cards::created_at.desc(), cards::id.desc()))
+            .offset(offset)
+            .limit(limit)
+            .select(CardRow::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+/// Ids of every card of these beneficiaries (to drop their cached snapshots).
+pub async fn ids_for_beneficiaries(conn: &mut Conn<'_>, beneficiaries: &[BeneficiaryId]) -> QueryResult<Vec<CardId>> {
+    if beneficiaries.is_empty() {
+        return Ok(Vec::new());
+    }
+    with_conn!(conn, |c| cards::table
+        .filter(cards::beneficiary_id.eq_any(beneficiaries))
+        .select(cards::id)
+        .load(c)
+        .await)
+}
