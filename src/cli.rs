@@ -182,7 +182,8 @@ fn healthcheck(url: &str) -> anyhow::Result<()> {
 
 async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Result<()> {
     use crate::import::{FileKind, Importer, Mode, ReaderSource};
-    let mode = Mode::parse(mode).ok_or_else(|| anyhow::anyhow!("--mode must be all_or_nothing or partial"))?;
+    let mode = Mode::parse(mode)
+        .ok_or_else(|| anyhow::anyhow!("--mode must be all_or_nothing or partial"))?;
     let settings = Settings::from_env()?;
     db::run_migrations(&settings.database).await?;
     let pool = Db::connect(&settings.database, 2).await?;
@@ -191,7 +192,8 @@ async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Res
         None => crate::cache::Cache::memory(),
     };
     let cipher = crate::crypto::DataCipher::new(crate::settings::expose_key(&settings.data_key));
-    let mut file = std::fs::File::open(path).map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
     let mut magic = [0u8; 4];
     let read = std::io::Read::read(&mut file, &mut magic)?;
     std::io::Seek::rewind(&mut file)?;
@@ -211,12 +213,16 @@ async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Res
     };
     let bar = indicatif::ProgressBar::new_spinner();
     bar.set_style(
-        indicatif::ProgressStyle::with_template("{spinner} {elapsed_precise} {pos} rows ({per_sec})")
-            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+        indicatif::ProgressStyle::with_template(
+            "{spinner} {elapsed_precise} {pos} rows ({per_sec})",
+        )
+        .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
     );
     let started = std::time::Instant::now();
     let report = importer
-        .run(&pool, &header, batches, |rows| bar.set_position(rows as u64))
+        .run(&pool, &header, batches, |rows| {
+            bar.set_position(rows as u64)
+        })
         .await
         .map_err(|e| anyhow::anyhow!(describe(&e)))?;
     bar.finish_and_clear();
@@ -230,10 +236,18 @@ async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Res
         report.updated,
         report.unchanged,
         report.failed_count,
-        if report.stored || report.failed_count == 0 { "" } else { " — nothing stored (all_or_nothing)" }
+        if report.stored || report.failed_count == 0 {
+            ""
+        } else {
+            " — nothing stored (all_or_nothing)"
+        }
     );
     for failure in report.failed.iter().take(20) {
-        let errors: Vec<String> = failure.errors.iter().map(|e| format!("{}: {}", e.field, e.message)).collect();
+        let errors: Vec<String> = failure
+            .errors
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
         println!("  row {}: {}", failure.row, errors.join("; "));
     }
     if report.failed_count > 20 {

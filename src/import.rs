@@ -96,13 +96,19 @@ impl Column {
         let h = header.trim().trim_start_matches('\u{feff}').to_lowercase();
         Some(match h.as_str() {
             "name" | "姓名" => Column::Name,
-            "id_number" | "身份证号" | "身份证号码" | "公民身份号码" => Column::IdNumber,
+            "id_number" | "身份证号" | "身份证号码" | "公民身份号码" => {
+                Column::IdNumber
+            }
             "phone" | "手机号" | "手机号码" | "联系电话" | "电话" => Column::Phone,
             "category" | "类别" | "优抚类别" | "人员类别" => Column::Category,
             "honors" | "荣誉" | "立功受奖" => Column::Honors,
-            "region_code" | "行政区划" | "行政区划代码" | "区划代码" => Column::RegionCode,
+            "region_code" | "行政区划" | "行政区划代码" | "区划代码" => {
+                Column::RegionCode
+            }
             "relation" | "关系" | "与军人关系" => Column::Relation,
-            "primary_id_number" | "军人身份证号" | "主体身份证号" => Column::PrimaryIdNumber,
+            "primary_id_number" | "军人身份证号" | "主体身份证号" => {
+                Column::PrimaryIdNumber
+            }
             _ => return None,
         })
     }
@@ -201,8 +207,15 @@ impl Importer<'_> {
                 let result = conn
                     .transaction(async |tx| {
                         while let Some(batch) = batches.recv().await {
-                            self.batch(tx, header, &known_regions, batch, &mut report, &mut touched)
-                                .await?;
+                            self.batch(
+                                tx,
+                                header,
+                                &known_regions,
+                                batch,
+                                &mut report,
+                                &mut touched,
+                            )
+                            .await?;
                             progress(report.rows);
                         }
                         if report.failed_count > 0 {
@@ -223,13 +236,22 @@ impl Importer<'_> {
                     let mut batch_touched = Vec::new();
                     let mut attempt = report.clone();
                     conn.transaction(async |tx| {
-                        self.batch(tx, header, &known_regions, batch, &mut attempt, &mut batch_touched)
-                            .await
+                        self.batch(
+                            tx,
+                            header,
+                            &known_regions,
+                            batch,
+                            &mut attempt,
+                            &mut batch_touched,
+                        )
+                        .await
                     })
                     .await
                     .map_err(|e: ImportAbort| match e {
                         ImportAbort::Api(e) => e,
-                        ImportAbort::Rollback => ApiError::internal(anyhow::anyhow!("unexpected rollback")),
+                        ImportAbort::Rollback => {
+                            ApiError::internal(anyhow::anyhow!("unexpected rollback"))
+                        }
                     })?;
                     report = attempt;
                     touched.extend(batch_touched);
@@ -251,7 +273,11 @@ impl Importer<'_> {
                 // Changed people may hold cards: the counter must see the change.
                 for chunk in touched.chunks(BATCH_ROWS) {
                     let cards = db::cards::ids_for_beneficiaries(&mut conn, chunk).await?;
-                    if let Err(error) = self.cache.invalidate(cards.iter().map(keys::card).collect()).await {
+                    if let Err(error) = self
+                        .cache
+                        .invalidate(cards.iter().map(keys::card).collect())
+                        .await
+                    {
                         tracing::warn!(%error, "cache invalidation failed; entries expire by their TTL");
                     }
                 }
@@ -282,11 +308,12 @@ impl Importer<'_> {
         hashes.extend(candidates.iter().filter_map(|c| c.primary_hash.clone()));
         hashes.sort();
         hashes.dedup();
-        let mut existing: HashMap<String, BeneficiaryRow> = beneficiaries::find_by_hashes(tx, &hashes)
-            .await?
-            .into_iter()
-            .map(|r| (r.id_number_hash.clone(), r))
-            .collect();
+        let mut existing: HashMap<String, BeneficiaryRow> =
+            beneficiaries::find_by_hashes(tx, &hashes)
+                .await?
+                .into_iter()
+                .map(|r| (r.id_number_hash.clone(), r))
+                .collect();
 
         let mut inserts: Vec<NewBeneficiary> = Vec::new();
         let mut audits: Vec<(String, String, &'static str)> = Vec::new();
@@ -313,11 +340,27 @@ impl Importer<'_> {
             let mut input = candidate.input;
             input.primary_beneficiary_id = primary_id;
             // The same person twice in one batch: the later row wins, as in the file.
-            if let Some(pending) = inserts.iter_mut().find(|n| n.id_number_hash == candidate.hash) {
+            if let Some(pending) = inserts
+                .iter_mut()
+                .find(|n| n.id_number_hash == candidate.hash)
+            {
                 let mut replacement = input.to_new(self.cipher).map_err(ApiError::internal)?;
                 replacement.id = pending.id;
-                let same = (&pending.name, &pending.category, &pending.honors, &pending.region_code, &pending.phone_masked, &pending.relation)
-                    == (&replacement.name, &replacement.category, &replacement.honors, &replacement.region_code, &replacement.phone_masked, &replacement.relation);
+                let same = (
+                    &pending.name,
+                    &pending.category,
+                    &pending.honors,
+                    &pending.region_code,
+                    &pending.phone_masked,
+                    &pending.relation,
+                ) == (
+                    &replacement.name,
+                    &replacement.category,
+                    &replacement.honors,
+                    &replacement.region_code,
+                    &replacement.phone_masked,
+                    &replacement.relation,
+                );
                 if same {
                     report.unchanged += 1;
                 } else {
@@ -329,7 +372,11 @@ impl Importer<'_> {
             match existing.get(&candidate.hash) {
                 None => {
                     let new = input.to_new(self.cipher).map_err(ApiError::internal)?;
-                    audits.push((new.id.to_string(), new.region_code.clone(), "beneficiary.import_create"));
+                    audits.push((
+                        new.id.to_string(),
+                        new.region_code.clone(),
+                        "beneficiary.import_create",
+                    ));
                     inserts.push(new);
                     report.created += 1;
                 }
@@ -339,7 +386,11 @@ impl Importer<'_> {
                         None => report.unchanged += 1,
                         Some(changes) => {
                             let updated = beneficiaries::update(tx, current.id, &changes).await?;
-                            audits.push((updated.id.to_string(), updated.region_code.clone(), "beneficiary.import_update"));
+                            audits.push((
+                                updated.id.to_string(),
+                                updated.region_code.clone(),
+                                "beneficiary.import_update",
+                            ));
                             touched.push(updated.id);
                             existing.insert(candidate.hash.clone(), updated);
                             report.updated += 1;
@@ -364,7 +415,12 @@ impl Importer<'_> {
     }
 
     /// Parses and checks one row.
-    fn check(&self, header: &Header, known_regions: &HashSet<String>, cells: &[String]) -> Result<Candidate, Vec<FieldError>> {
+    fn check(
+        &self,
+        header: &Header,
+        known_regions: &HashSet<String>,
+        cells: &[String],
+    ) -> Result<Candidate, Vec<FieldError>> {
         let get = |c| header.get(cells, c).map(str::to_owned);
         let request = CreateBeneficiaryRequest {
             name: get(Column::Name),
@@ -376,15 +432,33 @@ impl Importer<'_> {
             primary_beneficiary_id: None,
             relation: get(Column::Relation),
         };
-        let mut input = BeneficiaryInput::parse(request)?;
-        let mut errors = Vec::new();
-        if !known_regions.contains(input.region.as_str()) {
-            errors.push(FieldError::new("region_code", "no region has this code"));
-        } else if let Some(scope) = &self.scope {
-            if !scope.contains(&input.region) {
-                errors.push(FieldError::new("region_code", "is outside your region"));
+        // The region is checked even when other fields fail, so a row's report is whole.
+        let region_error = get(Column::RegionCode)
+            .and_then(|raw| RegionCode::parse(&raw).ok())
+            .and_then(|region| {
+                if !known_regions.contains(region.as_str()) {
+                    Some(FieldError::new("region_code", "no region has this code"))
+                } else if self
+                    .scope
+                    .as_ref()
+                    .is_some_and(|scope| !scope.contains(&region))
+                {
+                    Some(FieldError::new("region_code", "is outside your region"))
+                } else {
+                    None
+                }
+            });
+        let mut input = match BeneficiaryInput::parse(request) {
+            Ok(input) => input,
+            Err(mut errors) => {
+                if let Some(e) = region_error {
+                    errors.retain(|f| f.field != "region_code");
+                    errors.push(e);
+                }
+                return Err(errors);
             }
-        }
+        };
+        let mut errors: Vec<FieldError> = region_error.into_iter().collect();
         let primary_hash = match get(Column::PrimaryIdNumber) {
             None => None,
             Some(raw) if input.category.is_family() => {
@@ -417,7 +491,11 @@ impl Importer<'_> {
     }
 
     /// What differs between the stored person and the row; `None` when nothing does.
-    fn changes(&self, current: &BeneficiaryRow, input: &BeneficiaryInput) -> anyhow::Result<Option<BeneficiaryChanges>> {
+    fn changes(
+        &self,
+        current: &BeneficiaryRow,
+        input: &BeneficiaryInput,
+    ) -> anyhow::Result<Option<BeneficiaryChanges>> {
         let mut changes = BeneficiaryChanges::default();
         let mut any = false;
         if current.name != input.name {
@@ -441,15 +519,26 @@ impl Importer<'_> {
             changes.relation = Some(input.relation.clone());
             any = true;
         }
-        if input.primary_beneficiary_id.is_some() && current.primary_beneficiary_id != input.primary_beneficiary_id {
+        if input.primary_beneficiary_id.is_some()
+            && current.primary_beneficiary_id != input.primary_beneficiary_id
+        {
             changes.primary_beneficiary_id = Some(input.primary_beneficiary_id);
             any = true;
         }
         // Phones are encrypted with a fresh nonce each time: compare the plaintext.
-        let stored_phone = current.phone_enc.as_deref().map(|p| self.cipher.decrypt(p)).transpose()?;
+        let stored_phone = current
+            .phone_enc
+            .as_deref()
+            .map(|p| self.cipher.decrypt(p))
+            .transpose()?;
         let new_phone = input.phone.as_ref().map(|p| p.as_str().to_owned());
         if new_phone.is_some() && stored_phone != new_phone {
-            changes.phone_enc = Some(new_phone.as_deref().map(|p| self.cipher.encrypt(p)).transpose()?);
+            changes.phone_enc = Some(
+                new_phone
+                    .as_deref()
+                    .map(|p| self.cipher.encrypt(p))
+                    .transpose()?,
+            );
             changes.phone_masked = Some(input.phone.as_ref().map(|p| p.masked()));
             any = true;
         }
@@ -503,7 +592,9 @@ pub enum FileKind {
 impl FileKind {
     pub fn detect(name: Option<&str>, first_bytes: &[u8]) -> FileKind {
         let by_name = name.map(|n| n.to_lowercase());
-        if by_name.as_deref().is_some_and(|n| n.ends_with(".xlsx")) || first_bytes.starts_with(b"PK\x03\x04") {
+        if by_name.as_deref().is_some_and(|n| n.ends_with(".xlsx"))
+            || first_bytes.starts_with(b"PK\x03\x04")
+        {
             FileKind::Xlsx
         } else {
             FileKind::Csv
@@ -515,10 +606,12 @@ impl FileKind {
 /// then batches of rows. Returns when the file ends or the receiver goes away.
 pub fn read_csv<R: std::io::Read>(
     reader: R,
+    encoding: Option<&'static encoding_rs::Encoding>,
     header_tx: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
     rows_tx: mpsc::Sender<Vec<RawRow>>,
 ) {
     let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
+        .encoding(encoding)
         .bom_sniffing(true)
         .build(reader);
     let mut csv = csv::ReaderBuilder::new()
@@ -620,6 +713,17 @@ fn cell_text(cell: &calamine::Data) -> String {
     }
 }
 
+/// UTF-8 (with or without BOM) unless the sample is not UTF-8: then GB18030, which is
+/// what Excel writes for "CSV" on a Chinese Windows.
+fn csv_encoding(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+    match std::str::from_utf8(sample) {
+        Ok(_) => None,
+        // A character cut at the end of the sample is still UTF-8.
+        Err(e) if e.error_len().is_none() => None,
+        Err(_) => Some(encoding_rs::GB18030),
+    }
+}
+
 /// Starts a reader thread for `kind` and returns the header and the batch receiver.
 pub async fn start_reader(
     kind: FileKind,
@@ -629,8 +733,23 @@ pub async fn start_reader(
     // Four batches in flight at most: memory stays bounded whatever the file size.
     let (rows_tx, rows_rx) = mpsc::channel(4);
     tokio::task::spawn_blocking(move || match (kind, source) {
-        (FileKind::Csv, ReaderSource::Bytes(bytes)) => read_csv(std::io::Cursor::new(bytes), header_tx, rows_tx),
-        (FileKind::Csv, ReaderSource::File(file)) => read_csv(std::io::BufReader::new(file), header_tx, rows_tx),
+        (FileKind::Csv, ReaderSource::Bytes(bytes)) => {
+            let encoding = csv_encoding(&bytes);
+            read_csv(std::io::Cursor::new(bytes), encoding, header_tx, rows_tx)
+        }
+        (FileKind::Csv, ReaderSource::File(mut file)) => {
+            let mut sample = vec![0u8; 64 * 1024];
+            let encoding = match std::io::Read::read(&mut file, &mut sample)
+                .and_then(|n| std::io::Seek::rewind(&mut file).map(|_| n))
+            {
+                Ok(n) => csv_encoding(&sample[..n]),
+                Err(e) => {
+                    let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
+                    return;
+                }
+            };
+            read_csv(std::io::BufReader::new(file), encoding, header_tx, rows_tx)
+        }
         (FileKind::Xlsx, ReaderSource::Bytes(bytes)) => read_xlsx(bytes, header_tx, rows_tx),
         (FileKind::Xlsx, ReaderSource::File(mut file)) => {
             let mut bytes = Vec::new();

@@ -81,7 +81,9 @@ impl utoipa::Modify for SecuritySchemes {
                 HttpBuilder::new()
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
-                    .description(Some("Holder access token from POST /api/v1/holder/activate"))
+                    .description(Some(
+                        "Holder access token from POST /api/v1/holder/activate",
+                    ))
                     .build(),
             ),
         );
@@ -164,7 +166,9 @@ impl Application {
                 settings.jwt_secret.expose_secret().as_bytes(),
                 settings.staff_token_ttl_secs,
             ),
-            holder_tokens: crate::auth::holder::HolderTokens::new(settings.jwt_secret.expose_secret().as_bytes()),
+            holder_tokens: crate::auth::holder::HolderTokens::new(
+                settings.jwt_secret.expose_secret().as_bytes(),
+            ),
             cipher: crate::crypto::DataCipher::new(settings.data_key.expose_secret()),
             dummy_password_hash: password::hash_blocking(uuid::Uuid::new_v4().to_string()).await?,
             required_departments: settings.required_departments.clone(),

@@ -54,7 +54,11 @@ impl HolderTokens {
             iat: now,
             exp: now + ttl,
         };
-        Ok(jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)?)
+        Ok(jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &self.encoding,
+        )?)
     }
 
     pub fn issue(&self, card: CardId, version: i32) -> anyhow::Result<TokenPair> {
@@ -98,11 +102,21 @@ impl FromRequest for Holder {
             let (card_id, version) = token
                 .as_deref()
                 .and_then(|t| state.holder_tokens.check(t, ACCESS))
-                .ok_or_else(|| ApiError::unauthorized("unauthenticated", "a valid holder access token is required"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "unauthenticated",
+                        "a valid holder access token is required",
+                    )
+                })?;
             let mut pooled = state.db.get().await?;
             let card = db::cards::find(&mut pooled.conn(), card_id)
                 .await?
-                .ok_or_else(|| ApiError::unauthorized("unauthenticated", "a valid holder access token is required"))?;
+                .ok_or_else(|| {
+                    ApiError::unauthorized(
+                        "unauthenticated",
+                        "a valid holder access token is required",
+                    )
+                })?;
             let status = card.effective_status(db::now()).to_owned();
             if card.version != version || status != "active" {
                 return Err(ApiError::unauthorized(

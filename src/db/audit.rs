@@ -64,9 +64,16 @@ pub struct NewAuditRow<'a> {
 }
 
 /// Records many entries at once (bulk imports).
-pub async fn record_many(conn: &mut Conn<'_>, actor: &Actor, entries: Vec<AuditEntry<'_>>) -> QueryResult<()> {
+pub async fn record_many(
+    conn: &mut Conn<'_>,
+    actor: &Actor,
+    entries: Vec<AuditEntry<'_>>,
+) -> QueryResult<()> {
     let now = super::now();
-    let details: Vec<Option<String>> = entries.iter().map(|e| e.details.as_ref().map(|d| d.to_string())).collect();
+    let details: Vec<Option<String>> = entries
+        .iter()
+        .map(|e| e.details.as_ref().map(|d| d.to_string()))
+        .collect();
     let rows: Vec<NewAuditRow<'_>> = entries
         .iter()
         .zip(details)
@@ -89,13 +96,19 @@ pub async fn record_many(conn: &mut Conn<'_>, actor: &Actor, entries: Vec<AuditE
         Conn::Pg(c) => {
             // 12 parameters a row: stay well below PostgreSQL's 65,535.
             for chunk in rows.chunks(4000) {
-                diesel::insert_into(audit_log::table).values(chunk).execute(&mut **c).await?;
+                diesel::insert_into(audit_log::table)
+                    .values(chunk)
+                    .execute(&mut **c)
+                    .await?;
             }
         }
         // No multi-row VALUES with optional columns on SQLite (see beneficiaries).
         Conn::Sqlite(c) => {
             for row in &rows {
-                diesel::insert_into(audit_log::table).values(row).execute(&mut **c).await?;
+                diesel::insert_into(audit_log::table)
+                    .values(row)
+                    .execute(&mut **c)
+                    .await?;
             }
         }
     }

@@ -2,7 +2,10 @@
 //! of the ID number finds a person without decrypting anything.
 
 use chrono::NaiveDateTime;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper, TextExpressionMethods};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
+    TextExpressionMethods,
+};
 use diesel_async::RunQueryDsl;
 
 use super::schema::beneficiaries;
@@ -127,7 +130,10 @@ pub async fn find_by_hash(conn: &mut Conn<'_>, hash: &str) -> QueryResult<Option
         .optional())
 }
 
-pub async fn find_by_hashes(conn: &mut Conn<'_>, hashes: &[String]) -> QueryResult<Vec<BeneficiaryRow>> {
+pub async fn find_by_hashes(
+    conn: &mut Conn<'_>,
+    hashes: &[String],
+) -> QueryResult<Vec<BeneficiaryRow>> {
     if hashes.is_empty() {
         return Ok(Vec::new());
     }

@@ -1,14 +1,19 @@
 //! Card products (卡种) and cards (优待卡).
 
 use chrono::NaiveDateTime;
-use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper, TextExpressionMethods};
+use diesel::{
+    ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
+    TextExpressionMethods,
+};
 use diesel_async::RunQueryDsl;
 
 use super::schema::{beneficiaries, card_products, cards};
 use super::{BeneficiaryId, CardId, Conn};
 use crate::with_conn;
 
-#[derive(Debug, Clone, serde::Serialize, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[derive(
+    Debug, Clone, serde::Serialize, diesel::Queryable, diesel::Selectable, diesel::Insertable,
+)]
 #[diesel(table_name = card_products)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct ProductRow {
@@ -104,7 +109,11 @@ pub async fn find_by_no(conn: &mut Conn<'_>, card_no: &str) -> QueryResult<Optio
 }
 
 /// The live (active or suspended) card of a beneficiary for a product.
-pub async fn live_card(conn: &mut Conn<'_>, beneficiary: BeneficiaryId, product: &str) -> QueryResult<Option<CardRow>> {
+pub async fn live_card(
+    conn: &mut Conn<'_>,
+    beneficiary: BeneficiaryId,
+    product: &str,
+) -> QueryResult<Option<CardRow>> {
     with_conn!(conn, |c| cards::table
         .filter(cards::beneficiary_id.eq(beneficiary))
         .filter(cards::product.eq(product))
@@ -127,7 +136,9 @@ pub async fn change_status(
     now: NaiveDateTime,
 ) -> QueryResult<Option<CardRow>> {
     with_conn!(conn, |c| diesel::update(
-        cards::table.filter(cards::id.eq(id)).filter(cards::version.eq(version))
+        cards::table
+            .filter(cards::id.eq(id))
+            .filter(cards::version.eq(version))
     )
     .set((
         cards::status.eq(status),
@@ -144,13 +155,21 @@ pub async fn change_status(
 }
 
 /// Spends a card's activation code: `true` only for the first caller with the right hash.
-pub async fn consume_activation(conn: &mut Conn<'_>, id: CardId, code_hash: &str, now: NaiveDateTime) -> QueryResult<bool> {
+pub async fn consume_activation(
+    conn: &mut Conn<'_>,
+    id: CardId,
+    code_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
     let changed = with_conn!(conn, |c| diesel::update(
         cards::table
             .filter(cards::id.eq(id))
             .filter(cards::activation_code_hash.eq(code_hash))
     )
-    .set((cards::activation_code_hash.eq(None::<String>), cards::activated_at.eq(now)))
+    .set((
+        cards::activation_code_hash.eq(None::<String>),
+        cards::activated_at.eq(now)
+    ))
     .execute(c)
     .await)?;
     Ok(changed == 1)
@@ -203,7 +222,10 @@ pub async fn list(
 }
 
 /// Ids of every card of these beneficiaries (to drop their cached snapshots).
-pub async fn ids_for_beneficiaries(conn: &mut Conn<'_>, beneficiaries: &[BeneficiaryId]) -> QueryResult<Vec<CardId>> {
+pub async fn ids_for_beneficiaries(
+    conn: &mut Conn<'_>,
+    beneficiaries: &[BeneficiaryId],
+) -> QueryResult<Vec<CardId>> {
     if beneficiaries.is_empty() {
         return Ok(Vec::new());
     }
@@ -212,4 +234,17 @@ pub async fn ids_for_beneficiaries(conn: &mut Conn<'_>, beneficiaries: &[Benefic
         .select(cards::id)
         .load(c)
         .await)
+}
+
+/// Points a revoked card at the card that replaced it.
+pub async fn set_replaced_by(
+    conn: &mut Conn<'_>,
+    id: CardId,
+    replacement: CardId,
+) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(cards::table.find(id))
+        .set(cards::replaced_by.eq(Some(replacement)))
+        .execute(c)
+        .await)?;
+    Ok(())
 }

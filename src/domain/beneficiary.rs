@@ -177,7 +177,10 @@ mod tests {
     fn categories_in_both_languages() {
         assert_eq!(Category::parse_any("veteran"), Some(Category::Veteran));
         assert_eq!(Category::parse_any(" 退役军人 "), Some(Category::Veteran));
-        assert_eq!(Category::parse_any("烈士遗属"), Some(Category::MartyrFamily));
+        assert_eq!(
+            Category::parse_any("烈士遗属"),
+            Some(Category::MartyrFamily)
+        );
         assert_eq!(Category::parse_any("soldier"), None);
         assert!(Category::MilitaryFamily.is_family());
         assert!(!Category::Veteran.is_family());
@@ -214,7 +217,10 @@ mod tests {
         ];
         for from in CardStatus::ALL {
             for action in CardAction::ALL {
-                let expected = legal.iter().find(|(f, a, _)| *f == from && *a == action).map(|(_, _, t)| *t);
+                let expected = legal
+                    .iter()
+                    .find(|(f, a, _)| *f == from && *a == action)
+                    .map(|(_, _, t)| *t);
                 assert_eq!(card_transition(from, action), expected, "{from} {action}");
             }
         }

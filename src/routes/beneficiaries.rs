@@ -8,7 +8,9 @@ use crate::auth::AdminUser;
 use crate::cache::keys;
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::beneficiaries::{self, BeneficiaryChanges, BeneficiaryFilter, BeneficiaryRow, NewBeneficiary};
+use crate::db::beneficiaries::{
+    self, BeneficiaryChanges, BeneficiaryFilter, BeneficiaryRow, NewBeneficiary,
+};
 use crate::db::{self, BeneficiaryId, Conn};
 use crate::domain::beneficiary::{parse_honors, Category, Honor};
 use crate::domain::id_number::IdNumber;
@@ -99,7 +101,10 @@ pub fn parse_category(errors: &mut Vec<FieldError>, raw: Option<&str>) -> Option
             if parsed.is_none() {
                 errors.push(FieldError::new(
                     "category",
-                    format!("must be one of {}", Category::ALL.map(|c| c.as_str()).join(", ")),
+                    format!(
+                        "must be one of {}",
+                        Category::ALL.map(|c| c.as_str()).join(", ")
+                    ),
                 ));
             }
             parsed
@@ -117,9 +122,16 @@ impl BeneficiaryInput {
                 errors.push(FieldError::new("id_number", "is required"));
                 None
             }
-            Some(raw) => IdNumber::parse(raw).map_err(|m| errors.push(FieldError::new("id_number", m))).ok(),
+            Some(raw) => IdNumber::parse(raw)
+                .map_err(|m| errors.push(FieldError::new("id_number", m)))
+                .ok(),
         };
-        let phone = match req.phone.as_deref().map(str::trim).filter(|p| !p.is_empty()) {
+        let phone = match req
+            .phone
+            .as_deref()
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+        {
             None => None,
             Some(raw) => match Phone::parse(raw) {
                 Ok(p) => Some(p),
@@ -130,13 +142,17 @@ impl BeneficiaryInput {
             },
         };
         let category = parse_category(&mut errors, req.category.as_deref());
-        let honors = parse_honors(&req.honors).map_err(|m| errors.push(FieldError::new("honors", m))).ok();
+        let honors = parse_honors(&req.honors)
+            .map_err(|m| errors.push(FieldError::new("honors", m)))
+            .ok();
         let region = match req.region_code.as_deref() {
             None => {
                 errors.push(FieldError::new("region_code", "is required"));
                 None
             }
-            Some(raw) => RegionCode::parse(raw).map_err(|m| errors.push(FieldError::new("region_code", m))).ok(),
+            Some(raw) => RegionCode::parse(raw)
+                .map_err(|m| errors.push(FieldError::new("region_code", m)))
+                .ok(),
         };
         if req.primary_beneficiary_id.is_some() && category.is_some_and(|c| !c.is_family()) {
             errors.push(FieldError::new(
@@ -146,7 +162,9 @@ impl BeneficiaryInput {
         }
         let relation = text(&mut errors, "relation", req.relation.as_deref(), false, 20);
         match (name, id_number, category, honors, region) {
-            (Some(name), Some(id_number), Some(category), Some(honors), Some(region)) if errors.is_empty() => {
+            (Some(name), Some(id_number), Some(category), Some(honors), Some(region))
+                if errors.is_empty() =>
+            {
                 Ok(BeneficiaryInput {
                     name,
                     id_number,
@@ -163,7 +181,9 @@ impl BeneficiaryInput {
     }
 
     pub fn honors_stored(&self) -> String {
-        db::merchants::join_capabilities(&self.honors.iter().map(|h| h.as_str()).collect::<Vec<_>>())
+        db::merchants::join_capabilities(
+            &self.honors.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
+        )
     }
 
     pub fn to_new(&self, cipher: &DataCipher) -> anyhow::Result<NewBeneficiary> {
@@ -174,7 +194,11 @@ impl BeneficiaryInput {
             id_number_enc: cipher.encrypt(self.id_number.expose())?,
             id_number_hash: cipher.lookup_hash(self.id_number.expose()),
             id_number_masked: self.id_number.masked(),
-            phone_enc: self.phone.as_ref().map(|p| cipher.encrypt(p.as_str())).transpose()?,
+            phone_enc: self
+                .phone
+                .as_ref()
+                .map(|p| cipher.encrypt(p.as_str()))
+                .transpose()?,
             phone_masked: self.phone.as_ref().map(Phone::masked),
             category: self.category.as_str().to_owned(),
             honors: self.honors_stored(),
@@ -188,9 +212,16 @@ impl BeneficiaryInput {
 }
 
 /// The beneficiary, if it lies in the caller's region; 404 otherwise.
-pub async fn load_scoped(conn: &mut Conn<'_>, admin: &AdminUser, id: BeneficiaryId) -> ApiResult<BeneficiaryRow> {
-    let row = beneficiaries::find(conn, id).await?.ok_or_else(beneficiary_not_found)?;
-    let region = RegionCode::parse(&row.region_code).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+pub async fn load_scoped(
+    conn: &mut Conn<'_>,
+    admin: &AdminUser,
+    id: BeneficiaryId,
+) -> ApiResult<BeneficiaryRow> {
+    let row = beneficiaries::find(conn, id)
+        .await?
+        .ok_or_else(beneficiary_not_found)?;
+    let region =
+        RegionCode::parse(&row.region_code).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
     if admin.covers(&region) {
         Ok(row)
     } else {
@@ -216,15 +247,24 @@ async fn check_references(
 ) -> ApiResult<()> {
     if let Some(region) = region {
         if db::regions::find(conn, region.as_str()).await?.is_none() {
-            return Err(ApiError::invalid_field("region_code", "no region has this code"));
+            return Err(ApiError::invalid_field(
+                "region_code",
+                "no region has this code",
+            ));
         }
         if !admin.covers(region) {
-            return Err(ApiError::forbidden("region_out_of_scope", "this region is outside your region"));
+            return Err(ApiError::forbidden(
+                "region_out_of_scope",
+                "this region is outside your region",
+            ));
         }
     }
     if let Some(primary) = primary {
         if load_scoped(conn, admin, primary).await.is_err() {
-            return Err(ApiError::invalid_field("primary_beneficiary_id", "no such beneficiary in your region"));
+            return Err(ApiError::invalid_field(
+                "primary_beneficiary_id",
+                "no such beneficiary in your region",
+            ));
         }
     }
     Ok(())
@@ -248,16 +288,33 @@ pub async fn create(
     let input = BeneficiaryInput::parse(body.0).map_err(ApiError::validation)?;
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
-    check_references(&mut conn, &admin, Some(&input.region), input.primary_beneficiary_id).await?;
+    check_references(
+        &mut conn,
+        &admin,
+        Some(&input.region),
+        input.primary_beneficiary_id,
+    )
+    .await?;
     let new = input.to_new(&state.cipher)?;
-    let duplicate = || ApiError::conflict("duplicate_beneficiary", "a beneficiary with this ID number is already registered");
-    if beneficiaries::find_by_hash(&mut conn, &new.id_number_hash).await?.is_some() {
+    let duplicate = || {
+        ApiError::conflict(
+            "duplicate_beneficiary",
+            "a beneficiary with this ID number is already registered",
+        )
+    };
+    if beneficiaries::find_by_hash(&mut conn, &new.id_number_hash)
+        .await?
+        .is_some()
+    {
         return Err(duplicate());
     }
     let row = conn
         .transaction(async |tx| {
             let row = beneficiaries::insert(tx, &new).await.map_err(|e| match e {
-                diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => duplicate(),
+                diesel::result::Error::DatabaseError(
+                    diesel::result::DatabaseErrorKind::UniqueViolation,
+                    _,
+                ) => duplicate(),
                 other => other.into(),
             })?;
             audit::record(
@@ -268,7 +325,9 @@ pub async fn create(
                     entity_type: "beneficiary",
                     entity_id: row.id.to_string(),
                     region_code: Some(&row.region_code),
-                    details: Some(serde_json::json!({"category": row.category, "honors": row.honors()})),
+                    details: Some(
+                        serde_json::json!({"category": row.category, "honors": row.honors()}),
+                    ),
                     ..Default::default()
                 },
             )
@@ -334,14 +393,23 @@ pub async fn list(
             Err(m) => errors.push(FieldError::new("id_number", m)),
         }
     }
-    filter.q = query.q.as_deref().map(str::trim).filter(|q| !q.is_empty()).map(str::to_owned);
+    filter.q = query
+        .q
+        .as_deref()
+        .map(str::trim)
+        .filter(|q| !q.is_empty())
+        .map(str::to_owned);
     let page = match page {
         Some(page) if errors.is_empty() => page,
         _ => return Err(ApiError::validation(errors)),
     };
     let mut pooled = state.db.get().await?;
-    let (rows, total) = beneficiaries::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
-    Ok(web::Json(page.wrap(rows.iter().map(BeneficiaryView::from).collect(), total)))
+    let (rows, total) =
+        beneficiaries::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
+    Ok(web::Json(page.wrap(
+        rows.iter().map(BeneficiaryView::from).collect(),
+        total,
+    )))
 }
 
 /// One beneficiary; 404 outside the caller's region.
@@ -394,7 +462,10 @@ pub async fn update(
     let req = body.0;
     let mut errors = Vec::new();
     if req.id_number.is_some() {
-        errors.push(FieldError::new("id_number", "cannot be changed; register the person anew"));
+        errors.push(FieldError::new(
+            "id_number",
+            "cannot be changed; register the person anew",
+        ));
     }
     let mut changes = BeneficiaryChanges::default();
     let mut changed: Vec<&str> = Vec::new();
@@ -423,8 +494,9 @@ pub async fn update(
     if let Some(honors) = &req.honors {
         match parse_honors(honors) {
             Ok(h) => {
-                changes.honors =
-                    Some(db::merchants::join_capabilities(&h.iter().map(|h| h.as_str()).collect::<Vec<_>>()))
+                changes.honors = Some(db::merchants::join_capabilities(
+                    &h.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
+                ))
             }
             Err(m) => errors.push(FieldError::new("honors", m)),
         }
@@ -433,12 +505,20 @@ pub async fn update(
     let region = match req.region_code.as_deref() {
         Some(raw) => {
             changed.push("region_code");
-            RegionCode::parse(raw).map_err(|m| errors.push(FieldError::new("region_code", m))).ok()
+            RegionCode::parse(raw)
+                .map_err(|m| errors.push(FieldError::new("region_code", m)))
+                .ok()
         }
         None => None,
     };
     if req.relation.is_some() {
-        changes.relation = Some(text(&mut errors, "relation", req.relation.as_deref(), false, 20));
+        changes.relation = Some(text(
+            &mut errors,
+            "relation",
+            req.relation.as_deref(),
+            false,
+            20,
+        ));
         changed.push("relation");
     }
     if !errors.is_empty() {
@@ -459,16 +539,30 @@ pub async fn update(
             ));
         }
         if req.primary_beneficiary_id == Some(current.id) {
-            return Err(ApiError::invalid_field("primary_beneficiary_id", "cannot be the beneficiary itself"));
+            return Err(ApiError::invalid_field(
+                "primary_beneficiary_id",
+                "cannot be the beneficiary itself",
+            ));
         }
         changes.primary_beneficiary_id = Some(req.primary_beneficiary_id);
         changed.push("primary_beneficiary_id");
     }
-    check_references(&mut conn, &admin, region.as_ref(), req.primary_beneficiary_id).await?;
+    check_references(
+        &mut conn,
+        &admin,
+        region.as_ref(),
+        req.primary_beneficiary_id,
+    )
+    .await?;
     changes.category = category.map(|c| c.as_str().to_owned());
     changes.region_code = region.map(|r| r.as_str().to_owned());
     if let Some(phone) = new_phone {
-        changes.phone_enc = Some(phone.as_ref().map(|p| state.cipher.encrypt(p.as_str())).transpose()?);
+        changes.phone_enc = Some(
+            phone
+                .as_ref()
+                .map(|p| state.cipher.encrypt(p.as_str()))
+                .transpose()?,
+        );
         changes.phone_masked = Some(phone.as_ref().map(Phone::masked));
     }
     changes.updated_at = Some(db::now());
@@ -496,7 +590,11 @@ pub async fn update(
 }
 
 /// Drops the cached snapshots of every card of a beneficiary (after a commit).
-pub async fn invalidate_cards_of(state: &AppState, conn: &mut Conn<'_>, id: BeneficiaryId) -> ApiResult<()> {
+pub async fn invalidate_cards_of(
+    state: &AppState,
+    conn: &mut Conn<'_>,
+    id: BeneficiaryId,
+) -> ApiResult<()> {
     let filter = db::cards::CardFilter {
         beneficiary_id: Some(id),
         ..Default::default()
@@ -553,12 +651,19 @@ pub async fn import(
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut mode_field: Option<String> = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}")))?;
+        let mut field = field.map_err(|e| {
+            ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}"))
+        })?;
         let name = field.name().map(str::to_owned);
-        let filename = field.content_disposition().and_then(|d| d.get_filename()).map(str::to_owned);
+        let filename = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .map(str::to_owned);
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}")))?;
+            let chunk = chunk.map_err(|e| {
+                ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}"))
+            })?;
             if bytes.len() + chunk.len() > IMPORT_UPLOAD_LIMIT {
                 return Err(ApiError::new(
                     actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
@@ -580,9 +685,11 @@ pub async fn import(
         Some(raw) => crate::import::Mode::parse(raw)
             .ok_or_else(|| ApiError::invalid_field("mode", "must be all_or_nothing or partial"))?,
     };
-    let (filename, bytes) = file.ok_or_else(|| ApiError::invalid_field("file", "is required (a .csv or .xlsx file)"))?;
+    let (filename, bytes) =
+        file.ok_or_else(|| ApiError::invalid_field("file", "is required (a .csv or .xlsx file)"))?;
     let kind = crate::import::FileKind::detect(filename.as_deref(), &bytes);
-    let (header, batches) = crate::import::start_reader(kind, crate::import::ReaderSource::Bytes(bytes)).await?;
+    let (header, batches) =
+        crate::import::start_reader(kind, crate::import::ReaderSource::Bytes(bytes)).await?;
     let importer = crate::import::Importer {
         cipher: &state.cipher,
         cache: &state.cache,
@@ -590,12 +697,23 @@ pub async fn import(
         scope: match (admin.role, &admin.region) {
             (Role::SuperAdmin, _) => None,
             (_, Some(region)) => Some(region.clone()),
-            (_, None) => return Err(ApiError::forbidden("forbidden", "your account has no region")),
+            (_, None) => {
+                return Err(ApiError::forbidden(
+                    "forbidden",
+                    "your account has no region",
+                ))
+            }
         },
         mode,
     };
     let report = importer.run(&state.db, &header, batches, |_| {}).await?;
-    tracing::info!(rows = report.rows, created = report.created, updated = report.updated,
-        failed = report.failed_count, stored = report.stored, "beneficiary import finished");
+    tracing::info!(
+        rows = report.rows,
+        created = report.created,
+        updated = report.updated,
+        failed = report.failed_count,
+        stored = report.stored,
+        "beneficiary import finished"
+    );
     Ok(web::Json(report))
 }

@@ -48,7 +48,10 @@ impl From<ProductRow> for ProductView {
 /// The card products (卡种): general, medical, grain, book, and any added.
 #[utoipa::path(tag = "cards", security(("staff" = [])), responses((status = 200, body = Vec<ProductView>)))]
 #[get("/admin/card-products")]
-pub async fn list_products(state: web::Data<AppState>, _admin: AdminUser) -> ApiResult<web::Json<Vec<ProductView>>> {
+pub async fn list_products(
+    state: web::Data<AppState>,
+    _admin: AdminUser,
+) -> ApiResult<web::Json<Vec<ProductView>>> {
     let mut pooled = state.db.get().await?;
     let rows = cards::products(&mut pooled.conn()).await?;
     Ok(web::Json(rows.into_iter().map(ProductView::from).collect()))
@@ -82,16 +85,31 @@ pub async fn create_product(
     if let Some(code) = &code {
         let ok = code.len() >= 2
             && code.starts_with(|c: char| c.is_ascii_lowercase())
-            && code.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+            && code
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
         if !ok {
-            errors.push(FieldError::new("code", "must be snake_case: a-z, 0-9 and _, starting with a letter"));
+            errors.push(FieldError::new(
+                "code",
+                "must be snake_case: a-z, 0-9 and _, starting with a letter",
+            ));
         }
     }
     let name = text(&mut errors, "name", body.name.as_deref(), true, 50);
-    let description = text(&mut errors, "description", body.description.as_deref(), false, 500).unwrap_or_default();
+    let description = text(
+        &mut errors,
+        "description",
+        body.description.as_deref(),
+        false,
+        500,
+    )
+    .unwrap_or_default();
     let years = body.default_valid_years.unwrap_or(5);
     if !(1..=50).contains(&years) {
-        errors.push(FieldError::new("default_valid_years", "must be between 1 and 50"));
+        errors.push(FieldError::new(
+            "default_valid_years",
+            "must be between 1 and 50",
+        ));
     }
     let (code, name) = match (code, name) {
         (Some(c), Some(n)) if errors.is_empty() => (c, n),
@@ -107,7 +125,10 @@ pub async fn create_product(
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
     if cards::product(&mut conn, &row.code).await?.is_some() {
-        return Err(ApiError::conflict("product_exists", "a card product with this code exists"));
+        return Err(ApiError::conflict(
+            "product_exists",
+            "a card product with this code exists",
+        ));
     }
     conn.transaction(async |tx| {
         cards::insert_product(tx, &row).await?;
@@ -189,11 +210,19 @@ fn new_activation_code() -> String {
 
 /// The keyed hash an activation code is stored as.
 pub fn activation_hash(state: &AppState, code: &str) -> String {
-    state.cipher.lookup_hash(&format!("activation:{}", code.trim().to_uppercase()))
+    state
+        .cipher
+        .lookup_hash(&format!("activation:{}", code.trim().to_uppercase()))
 }
 
 /// A card row to insert, with a fresh number and activation code.
-fn new_card(state: &AppState, beneficiary: BeneficiaryId, product: &str, years: i32, now: NaiveDateTime) -> (CardRow, String) {
+fn new_card(
+    state: &AppState,
+    beneficiary: BeneficiaryId,
+    product: &str,
+    years: i32,
+    now: NaiveDateTime,
+) -> (CardRow, String) {
     let code = new_activation_code();
     let expires_at = now
         .checked_add_months(chrono::Months::new(12 * years.max(1) as u32))
@@ -219,7 +248,10 @@ fn new_card(state: &AppState, beneficiary: BeneficiaryId, product: &str, years: 
 }
 
 fn is_unique_violation(e: &diesel::result::Error) -> bool {
-    matches!(e, diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _))
+    matches!(
+        e,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
 }
 
 /// Inserts a card, drawing a new number in the (rare) event the random one is taken.
@@ -233,7 +265,10 @@ async fn insert_card(
         if cards::find_by_no(tx, &card.card_no).await?.is_none() {
             cards::insert(tx, &card).await.map_err(|e| {
                 if is_unique_violation(&e) {
-                    ApiError::conflict("card_exists", "this beneficiary already has a live card of this product")
+                    ApiError::conflict(
+                        "card_exists",
+                        "this beneficiary already has a live card of this product",
+                    )
                 } else {
                     e.into()
                 }
@@ -243,7 +278,9 @@ async fn insert_card(
         card.card_no = CardNo::generate(CARD_PREFIX).as_str().to_owned();
     }
     let _ = state;
-    Err(ApiError::internal(anyhow::anyhow!("could not draw a free card number")))
+    Err(ApiError::internal(anyhow::anyhow!(
+        "could not draw a free card number"
+    )))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -276,11 +313,19 @@ pub async fn issue(
     let product_code = body.product.as_deref().map(str::trim).unwrap_or_default();
     let product = match cards::product(&mut conn, product_code).await? {
         Some(p) => p,
-        None => return Err(ApiError::invalid_field("product", "is not a card product (see GET /api/v1/admin/card-products)")),
+        None => {
+            return Err(ApiError::invalid_field(
+                "product",
+                "is not a card product (see GET /api/v1/admin/card-products)",
+            ))
+        }
     };
     let years = body.valid_years.unwrap_or(product.default_valid_years);
     if !(1..=50).contains(&years) {
-        return Err(ApiError::invalid_field("valid_years", "must be between 1 and 50"));
+        return Err(ApiError::invalid_field(
+            "valid_years",
+            "must be between 1 and 50",
+        ));
     }
     let now = db::now();
     let live = cards::live_card(&mut conn, beneficiary.id, &product.code).await?;
@@ -363,23 +408,34 @@ pub async fn list(
         ..Default::default()
     };
     if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        let status = CardStatus::parse(status).ok_or_else(|| ApiError::invalid_field("status", "is not a card status"))?;
+        let status = CardStatus::parse(status)
+            .ok_or_else(|| ApiError::invalid_field("status", "is not a card status"))?;
         filter.status = Some(status.as_str().to_owned());
     }
     if let Some(card_no) = query.card_no.as_deref().filter(|s| !s.is_empty()) {
         filter.card_no = Some(card_no.chars().filter(char::is_ascii_digit).collect());
     }
     let mut pooled = state.db.get().await?;
-    let (rows, total) = cards::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
-    Ok(web::Json(page.wrap(rows.iter().map(CardView::from).collect(), total)))
+    let (rows, total) =
+        cards::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
+    Ok(web::Json(
+        page.wrap(rows.iter().map(CardView::from).collect(), total),
+    ))
 }
 
 /// A card and its beneficiary's region, if the caller covers it; 404 otherwise.
-async fn load_card(conn: &mut Conn<'_>, admin: &AdminUser, id: CardId) -> ApiResult<(CardRow, String)> {
+async fn load_card(
+    conn: &mut Conn<'_>,
+    admin: &AdminUser,
+    id: CardId,
+) -> ApiResult<(CardRow, String)> {
     let not_found = || ApiError::not_found("card_not_found", "no such card");
     let card = cards::find(conn, id).await?.ok_or_else(not_found)?;
-    let beneficiary = db::beneficiaries::find(conn, card.beneficiary_id).await?.ok_or_else(not_found)?;
-    let region = RegionCode::parse(&beneficiary.region_code).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+    let beneficiary = db::beneficiaries::find(conn, card.beneficiary_id)
+        .await?
+        .ok_or_else(not_found)?;
+    let region = RegionCode::parse(&beneficiary.region_code)
+        .map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
     if admin.covers(&region) {
         Ok((card, beneficiary.region_code))
     } else {
@@ -392,7 +448,11 @@ async fn load_card(conn: &mut Conn<'_>, admin: &AdminUser, id: CardId) -> ApiRes
     (status = 200, body = CardView),
     (status = 404, body = crate::error::Problem, description = "`card_not_found`")))]
 #[get("/admin/cards/{id}")]
-pub async fn get(state: web::Data<AppState>, admin: AdminUser, id: web::Path<CardId>) -> ApiResult<web::Json<CardView>> {
+pub async fn get(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<CardId>,
+) -> ApiResult<web::Json<CardView>> {
     let mut pooled = state.db.get().await?;
     let (card, _) = load_card(&mut pooled.conn(), &admin, *id).await?;
     Ok(web::Json(CardView::from(&card)))
@@ -434,8 +494,11 @@ async fn act(
     let now = db::now();
     let from = CardStatus::parse(card.effective_status(now)).unwrap_or(CardStatus::Revoked);
     let to = card_transition(from, action).ok_or_else(|| {
-        ApiError::conflict("invalid_transition", format!("cannot {action} a card that is {from}"))
-            .with("current_status", from.as_str())
+        ApiError::conflict(
+            "invalid_transition",
+            format!("cannot {action} a card that is {from}"),
+        )
+        .with("current_status", from.as_str())
     })?;
     let replacement = (action == CardAction::Reissue).then(|| {
         let years = ((card.expires_at - card.issued_at).num_days() / 365).clamp(1, 50) as i32;
@@ -445,7 +508,9 @@ async fn act(
     let result = conn
         .transaction(async |tx| {
             let replaced_by = replacement.as_ref().map(|(c, _)| c.id);
-            let changed = cards::change_status(tx, card.id, card.version, to.as_str(), Some(&reason), replaced_by, now)
+            // Revoke first (one live card per product), insert the replacement, then
+            // link the two (the link is a foreign key to the new row).
+            let mut changed = cards::change_status(tx, card.id, card.version, to.as_str(), Some(&reason), None, now)
                 .await?
                 .ok_or_else(|| ApiError::conflict("concurrent_change", "the card changed meanwhile; reload and retry"))?;
             let audit_action = format!("card.{action}");
@@ -467,6 +532,8 @@ async fn act(
             let issued = match replacement {
                 Some(template) => {
                     let (new, code) = insert_card(tx, state, template).await?;
+                    cards::set_replaced_by(tx, card.id, new.id).await?;
+                    changed.replaced_by = Some(new.id);
                     audit::record(
                         tx,
                         &actor,
@@ -517,10 +584,24 @@ macro_rules! card_route {
     };
 }
 
-card_route!(suspend, "/admin/cards/{id}/suspend", CardAction::Suspend,
-    "Suspends a card: verification refuses it, and its holder's tokens stop working at once.");
-card_route!(reinstate, "/admin/cards/{id}/reinstate", CardAction::Reinstate, "Reinstates a suspended card.");
-card_route!(revoke, "/admin/cards/{id}/revoke", CardAction::Revoke, "Revokes a card for good.");
+card_route!(
+    suspend,
+    "/admin/cards/{id}/suspend",
+    CardAction::Suspend,
+    "Suspends a card: verification refuses it, and its holder's tokens stop working at once."
+);
+card_route!(
+    reinstate,
+    "/admin/cards/{id}/reinstate",
+    CardAction::Reinstate,
+    "Reinstates a suspended card."
+);
+card_route!(
+    revoke,
+    "/admin/cards/{id}/revoke",
+    CardAction::Revoke,
+    "Revokes a card for good."
+);
 
 /// Reissues a card (lost phone, damaged card): the old card is revoked and a new card
 /// with a new number and activation code replaces it.
@@ -537,7 +618,8 @@ pub async fn reissue(
     body: Json<CardReasonRequest>,
 ) -> ApiResult<HttpResponse> {
     let (_, issued) = act(&state, &admin, *id, CardAction::Reissue, &body).await?;
-    let (card, code) = issued.ok_or_else(|| ApiError::internal(anyhow::anyhow!("reissue issued nothing")))?;
+    let (card, code) =
+        issued.ok_or_else(|| ApiError::internal(anyhow::anyhow!("reissue issued nothing")))?;
     Ok(HttpResponse::Created().json(IssuedCard {
         card: CardView::from(&card),
         activation_code: code,

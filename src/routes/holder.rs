@@ -52,12 +52,21 @@ impl From<TokenPair> for HolderTokensView {
     (status = 429, body = crate::error::Problem, description = "`too_many_attempts`")))]
 #[post("/holder/activate")]
 #[tracing::instrument(name = "activate_card", skip_all)]
-pub async fn activate(state: web::Data<AppState>, body: Json<ActivateRequest>) -> ApiResult<web::Json<HolderTokensView>> {
-    let card_no: String = body.card_no.chars().filter(char::is_ascii_digit).take(32).collect();
+pub async fn activate(
+    state: web::Data<AppState>,
+    body: Json<ActivateRequest>,
+) -> ApiResult<web::Json<HolderTokensView>> {
+    let card_no: String = body
+        .card_no
+        .chars()
+        .filter(char::is_ascii_digit)
+        .take(32)
+        .collect();
     let window_start = db::now() - chrono::Duration::seconds(ACTIVATION_WINDOW_SECS);
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
-    let failures = auth_failures::count_since(&mut conn, ACTIVATION_SCOPE, &card_no, window_start).await?;
+    let failures =
+        auth_failures::count_since(&mut conn, ACTIVATION_SCOPE, &card_no, window_start).await?;
     if failures >= ACTIVATION_MAX_FAILURES {
         return Err(ApiError::too_many_attempts(ACTIVATION_WINDOW_SECS as u64));
     }
@@ -79,15 +88,23 @@ pub async fn activate(state: web::Data<AppState>, body: Json<ActivateRequest>) -
     let now = db::now();
     let status = card.effective_status(now).to_owned();
     if status != "active" {
-        return Err(ApiError::conflict("card_not_active", format!("the card is {status}")).with("card_status", status));
+        return Err(
+            ApiError::conflict("card_not_active", format!("the card is {status}"))
+                .with("card_status", status),
+        );
     }
     // The code works once, even for two requests racing with it.
     if !cards::consume_activation(&mut conn, card.id, &hash, now).await? {
-        return Err(ApiError::unauthorized("invalid_activation", "the activation code was already used"));
+        return Err(ApiError::unauthorized(
+            "invalid_activation",
+            "the activation code was already used",
+        ));
     }
     auth_failures::clear(&mut conn, ACTIVATION_SCOPE, &card_no).await?;
     tracing::info!(card_id = %card.id, "card activated");
-    Ok(web::Json(state.holder_tokens.issue(card.id, card.version)?.into()))
+    Ok(web::Json(
+        state.holder_tokens.issue(card.id, card.version)?.into(),
+    ))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -100,20 +117,38 @@ pub struct RefreshRequest {
     (status = 200, body = HolderTokensView),
     (status = 401, body = crate::error::Problem, description = "`invalid_refresh_token`, `token_revoked` (card not active)")))]
 #[post("/holder/token/refresh")]
-pub async fn refresh(state: web::Data<AppState>, body: Json<RefreshRequest>) -> ApiResult<web::Json<HolderTokensView>> {
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: Json<RefreshRequest>,
+) -> ApiResult<web::Json<HolderTokensView>> {
     let card_id = state
         .holder_tokens
         .check_refresh(&body.refresh_token)
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "the refresh token is invalid or expired"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is invalid or expired",
+            )
+        })?;
     let mut pooled = state.db.get().await?;
     let card = cards::find(&mut pooled.conn(), card_id)
         .await?
-        .ok_or_else(|| ApiError::unauthorized("invalid_refresh_token", "the refresh token is invalid or expired"))?;
+        .ok_or_else(|| {
+            ApiError::unauthorized(
+                "invalid_refresh_token",
+                "the refresh token is invalid or expired",
+            )
+        })?;
     let status = card.effective_status(db::now()).to_owned();
     if status != "active" {
-        return Err(ApiError::unauthorized("token_revoked", format!("the card is {status}")).with("card_status", status));
+        return Err(
+            ApiError::unauthorized("token_revoked", format!("the card is {status}"))
+                .with("card_status", status),
+        );
     }
-    Ok(web::Json(state.holder_tokens.issue(card.id, card.version)?.into()))
+    Ok(web::Json(
+        state.holder_tokens.issue(card.id, card.version)?.into(),
+    ))
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -139,7 +174,10 @@ pub struct HolderCard {
     (status = 200, body = HolderCard),
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`")))]
 #[get("/holder/card")]
-pub async fn holder_card(state: web::Data<AppState>, holder: Holder) -> ApiResult<web::Json<HolderCard>> {
+pub async fn holder_card(
+    state: web::Data<AppState>,
+    holder: Holder,
+) -> ApiResult<web::Json<HolderCard>> {
     let mut pooled = state.db.get().await?;
     let beneficiary = db::beneficiaries::find(&mut pooled.conn(), holder.card.beneficiary_id)
         .await?

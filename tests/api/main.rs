@@ -4,6 +4,7 @@
 mod helpers;
 
 mod auth;
+mod beneficiaries;
 mod cache;
 mod cli;
 mod health;
@@ -11,5 +12,6 @@ mod merchants;
 mod migrations;
 mod openapi;
 mod outages;
+mod privacy;
 mod regions;
 mod users;

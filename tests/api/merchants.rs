@@ -590,16 +590,26 @@ async fn concurrent_activations(app: TestApp) {
     for n in 1..=6 {
         let id = apply(&app, application(n, "440303")).await;
         review_all(&app, &root, &id).await;
-        app.post(&format!("/api/v1/admin/merchants/{id}/approve"), Some(&root), json!({})).await.expect(200);
+        app.post(
+            &format!("/api/v1/admin/merchants/{id}/approve"),
+            Some(&root),
+            json!({}),
+        )
+        .await
+        .expect(200);
         ids.push(id);
     }
     let activations = ids.iter().map(|id| {
         let app = &app;
         let root = &root;
         async move {
-            app.post(&format!("/api/v1/admin/merchants/{id}/activate"), Some(root), agreement())
-                .await
-                .expect(200)["badge_no"]
+            app.post(
+                &format!("/api/v1/admin/merchants/{id}/activate"),
+                Some(root),
+                agreement(),
+            )
+            .await
+            .expect(200)["badge_no"]
                 .as_str()
                 .unwrap()
                 .to_owned()
@@ -608,14 +618,24 @@ async fn concurrent_activations(app: TestApp) {
     let mut badges = futures_util::future::join_all(activations).await;
     badges.sort();
     let year = (chrono::Utc::now() + chrono::Duration::hours(8)).year();
-    let expected: Vec<String> = (1..=6).map(|n| format!("YJ-440303-{year}-{n:05}")).collect();
+    let expected: Vec<String> = (1..=6)
+        .map(|n| format!("YJ-440303-{year}-{n:05}"))
+        .collect();
     assert_eq!(badges, expected);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_activations_get_distinct_badges_postgres() {
     concurrent_activations(
-        spawn_app_with(Backend::Postgres, Options { public_notice_days: Some(0), workers: Some(2), ..Default::default() }).await,
+        spawn_app_with(
+            Backend::Postgres,
+            Options {
+                public_notice_days: Some(0),
+                workers: Some(2),
+                ..Default::default()
+            },
+        )
+        .await,
     )
     .await;
 }
@@ -623,7 +643,15 @@ async fn concurrent_activations_get_distinct_badges_postgres() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_activations_get_distinct_badges_sqlite() {
     concurrent_activations(
-        spawn_app_with(Backend::Sqlite, Options { public_notice_days: Some(0), workers: Some(2), ..Default::default() }).await,
+        spawn_app_with(
+            Backend::Sqlite,
+            Options {
+                public_notice_days: Some(0),
+                workers: Some(2),
+                ..Default::default()
+            },
+        )
+        .await,
     )
     .await;
 }
