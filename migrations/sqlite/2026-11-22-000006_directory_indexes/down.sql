@@ -1,0 +1,1 @@
+DROP INDEX merchants_active_category_geo_idx;
