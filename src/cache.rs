@@ -36,6 +36,16 @@ pub mod keys {
         format!("card:{id}")
     }
 
+    /// A spent QR token id: refused at once, before the database is asked.
+    pub fn jti(jti: &str) -> String {
+        format!("jti:{jti}")
+    }
+
+    /// A terminal look-up by the keyed hash of its API key.
+    pub fn terminal(key_hash: &str) -> String {
+        format!("terminal:{key_hash}")
+    }
+
     /// Snapshot of a merchant: status, agreement end and its public face.
     pub fn merchant(id: &crate::db::MerchantId) -> String {
         format!("merchant:{id}")
@@ -155,6 +165,28 @@ impl Cache {
             Backend::Redis(r) => {
                 let mut conn = r.manager.clone();
                 bounded(conn.get(r.key(key))).await
+            }
+        }
+    }
+
+    /// Several keys in one round trip (Redis `MGET`).
+    pub async fn get_many(&self, keys: &[String]) -> Result<Vec<Option<String>>, CacheError> {
+        match &self.backend {
+            Backend::Memory(m) => {
+                let mut values = Vec::with_capacity(keys.len());
+                for key in keys {
+                    values.push(m.entries.get(key).await.map(|e| e.value.to_string()));
+                }
+                Ok(values)
+            }
+            Backend::Redis(r) => {
+                let mut conn = r.manager.clone();
+                let full: Vec<String> = keys.iter().map(|k| r.key(k)).collect();
+                let mut cmd = redis::cmd("MGET");
+                for key in &full {
+                    cmd.arg(key);
+                }
+                bounded(cmd.query_async::<Vec<Option<String>>>(&mut conn)).await
             }
         }
     }

@@ -57,6 +57,9 @@ pub struct Settings {
     pub data_key: SecretBox<[u8; 32]>,
     /// `YONGJUN_SIGNING_KEY`: Ed25519 private key (PKCS#8 PEM) signing card QR tokens.
     pub signing_key_pem: SecretString,
+    /// `YONGJUN_PREVIOUS_SIGNING_KEY`: during a key rotation, the former signing key (PEM);
+    /// QR tokens it signed still verify, and its public key stays in the JWKS.
+    pub previous_signing_key_pem: Option<SecretString>,
     /// `YONGJUN_PUBLIC_NOTICE_DAYS`: length of the public notice (社会公示). Default 7; 0 allowed.
     pub public_notice_days: u32,
     /// `YONGJUN_QR_TTL_SECS`: lifetime of a card QR token. Default 60.
@@ -173,6 +176,7 @@ impl Settings {
             jwt_secret: SecretString::from(jwt_secret),
             data_key: SecretBox::new(Box::new(data_key)),
             signing_key_pem: SecretString::from(signing_key_pem),
+            previous_signing_key_pem: var("YONGJUN_PREVIOUS_SIGNING_KEY").map(SecretString::from),
             public_notice_days: parse_var("YONGJUN_PUBLIC_NOTICE_DAYS", 7)?,
             qr_ttl_secs: parse_var("YONGJUN_QR_TTL_SECS", 60)?,
             bootstrap_admin_password: var("YONGJUN_BOOTSTRAP_ADMIN_PASSWORD")
@@ -197,6 +201,11 @@ impl Settings {
         }
         crate::auth::qr::QrKeys::from_pem(settings.signing_key_pem.expose_secret())
             .context("YONGJUN_SIGNING_KEY is not an Ed25519 private key in PKCS#8 PEM")?;
+        if let Some(previous) = &settings.previous_signing_key_pem {
+            crate::auth::qr::QrKeys::from_pem(previous.expose_secret()).context(
+                "YONGJUN_PREVIOUS_SIGNING_KEY is not an Ed25519 private key in PKCS#8 PEM",
+            )?;
+        }
         Ok(settings)
     }
 }

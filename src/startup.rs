@@ -26,6 +26,11 @@ pub struct AppState {
     pub cache: Cache,
     pub staff_tokens: StaffTokens,
     pub holder_tokens: crate::auth::holder::HolderTokens,
+    /// Signs and verifies card QR tokens.
+    pub qr_keys: crate::auth::qr::QrKeys,
+    /// In-process copies of terminal look-ups (API key → terminal), dropped on any
+    /// invalidation heard from the cache.
+    pub terminals: moka::sync::Cache<String, crate::routes::pos::TerminalEntry>,
     /// Encrypts and hashes personal data (ID numbers, phones).
     pub cipher: crate::crypto::DataCipher,
     /// Verified against when a user name is unknown, so sign-in timing does not tell.
@@ -72,6 +77,17 @@ impl utoipa::Modify for SecuritySchemes {
                     .scheme(HttpAuthScheme::Bearer)
                     .bearer_format("JWT")
                     .description(Some("Staff access token from POST /api/v1/auth/login"))
+                    .build(),
+            ),
+        );
+        components.add_security_scheme(
+            "terminal",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .description(Some(
+                        "A point-of-sale terminal's API key from POST /api/v1/merchant/terminals",
+                    ))
                     .build(),
             ),
         );
@@ -170,12 +186,49 @@ impl Application {
                 settings.jwt_secret.expose_secret().as_bytes(),
             ),
             cipher: crate::crypto::DataCipher::new(settings.data_key.expose_secret()),
+            qr_keys: {
+                let previous: Vec<&str> = settings
+                    .previous_signing_key_pem
+                    .iter()
+                    .map(|p| p.expose_secret())
+                    .collect();
+                crate::auth::qr::QrKeys::with_previous(
+                    settings.signing_key_pem.expose_secret(),
+                    &previous,
+                )?
+            },
+            terminals: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(std::time::Duration::from_secs(30))
+                .build(),
             dummy_password_hash: password::hash_blocking(uuid::Uuid::new_v4().to_string()).await?,
             required_departments: settings.required_departments.clone(),
             public_notice_days: settings.public_notice_days,
             qr_ttl_secs: settings.qr_ttl_secs,
             metrics: Metrics::new()?,
             openapi_yaml: openapi_yaml()?,
+        });
+
+        // Drop in-process terminal look-ups that any process invalidated.
+        let mut heard = state.cache.subscribe_invalidations();
+        let listener_state = state.clone();
+        tokio::spawn(async move {
+            loop {
+                match heard.recv().await {
+                    Ok(keys) => {
+                        for key in keys {
+                            if let Some(hash) = key.strip_prefix("terminal:") {
+                                listener_state.terminals.invalidate(hash);
+                            }
+                        }
+                    }
+                    // Missed some: forget every copy rather than keep a stale one.
+                    Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                        listener_state.terminals.invalidate_all()
+                    }
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => break,
+                }
+            }
         });
 
         let app_state = state.clone();

@@ -1,8 +1,16 @@
-//! The Ed25519 key that signs card QR tokens (used by the point-of-sale issue).
+//! Card QR tokens: compact JWS signed with Ed25519 (EdDSA), claims `sub` (card id),
+//! `ver` (card version), `iat`, `exp`, `jti`. Terminals verify them, online or offline
+//! with the public keys of `/.well-known/jwks.json`.
 
 use anyhow::Context;
+use base64::Engine;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use ed25519_dalek::SigningKey;
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+
+use crate::db::CardId;
 
 /// A fresh Ed25519 private key as PKCS#8 PEM, for development.
 pub fn generate_signing_key_pem() -> String {
@@ -12,15 +20,126 @@ pub fn generate_signing_key_pem() -> String {
         .unwrap_or_default()
 }
 
-/// The signing key and what is derived from it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct QrClaims {
+    pub sub: CardId,
+    pub ver: i32,
+    pub iat: i64,
+    pub exp: i64,
+    pub jti: String,
+}
+
+/// Why a token was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum QrError {
+    Expired,
+    Invalid,
+}
+
+struct VerifyingKey {
+    kid: String,
+    x: String,
+    decoding: DecodingKey,
+}
+
+/// The signing key and every key still accepted for verification.
 pub struct QrKeys {
-    pub signing: SigningKey,
+    kid: String,
+    encoding: EncodingKey,
+    verifying: Vec<VerifyingKey>,
+    validation: Validation,
+}
+
+fn public_parts(signing: &SigningKey) -> anyhow::Result<VerifyingKey> {
+    let public = signing.verifying_key().to_bytes();
+    let x = base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(public);
+    // The key id is derived from the public key, so every process agrees on it.
+    let kid = hex::encode(&sha2::Sha256::digest(public)[..8]);
+    let decoding = DecodingKey::from_ed_components(&x).context("public key")?;
+    Ok(VerifyingKey { kid, x, decoding })
 }
 
 impl QrKeys {
     pub fn from_pem(pem: &str) -> anyhow::Result<QrKeys> {
+        Self::with_previous(pem, &[])
+    }
+
+    /// The current key signs; `previous` keys (during a rotation) still verify.
+    pub fn with_previous(pem: &str, previous: &[&str]) -> anyhow::Result<QrKeys> {
         let signing = SigningKey::from_pkcs8_pem(pem.trim()).context("parsing the PEM")?;
-        Ok(QrKeys { signing })
+        let encoding = EncodingKey::from_ed_pem(pem.trim().as_bytes()).context("signing key")?;
+        let current = public_parts(&signing)?;
+        let mut verifying = vec![current];
+        for old in previous {
+            let old = SigningKey::from_pkcs8_pem(old.trim()).context("parsing a previous key")?;
+            verifying.push(public_parts(&old)?);
+        }
+        let mut validation = Validation::new(Algorithm::EdDSA);
+        validation.leeway = 2;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(QrKeys {
+            kid: verifying[0].kid.clone(),
+            encoding,
+            verifying,
+            validation,
+        })
+    }
+
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// A token for `card` at `version`, valid `ttl_secs`: `(token, claims)`.
+    pub fn sign(
+        &self,
+        card: CardId,
+        version: i32,
+        ttl_secs: u32,
+    ) -> anyhow::Result<(String, QrClaims)> {
+        let now = chrono::Utc::now().timestamp();
+        let claims = QrClaims {
+            sub: card,
+            ver: version,
+            iat: now,
+            exp: now + i64::from(ttl_secs),
+            jti: uuid::Uuid::new_v4().simple().to_string(),
+        };
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        Ok((
+            jsonwebtoken::encode(&header, &claims, &self.encoding)?,
+            claims,
+        ))
+    }
+
+    /// Checks signature and expiry. Costs one Ed25519 verification.
+    pub fn verify(&self, token: &str) -> Result<QrClaims, QrError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| QrError::Invalid)?;
+        let key = match header.kid.as_deref() {
+            Some(kid) => self
+                .verifying
+                .iter()
+                .find(|k| k.kid == kid)
+                .ok_or(QrError::Invalid)?,
+            None => &self.verifying[0],
+        };
+        match jsonwebtoken::decode::<QrClaims>(token, &key.decoding, &self.validation) {
+            Ok(data) => Ok(data.claims),
+            Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
+                Err(QrError::Expired)
+            }
+            Err(_) => Err(QrError::Invalid),
+        }
+    }
+
+    /// The JWK Set of every verifying key (RFC 8037 OKP keys).
+    pub fn jwks(&self) -> serde_json::Value {
+        let keys: Vec<serde_json::Value> = self
+            .verifying
+            .iter()
+            .map(|k| serde_json::json!({"kty": "OKP", "crv": "Ed25519", "x": k.x, "kid": k.kid, "alg": "EdDSA", "use": "sig"}))
+            .collect();
+        serde_json::json!({ "keys": keys })
     }
 }
 
@@ -34,5 +153,49 @@ mod tests {
         assert!(pem.starts_with("-----BEGIN PRIVATE KEY-----"));
         QrKeys::from_pem(&pem).unwrap();
         assert!(QrKeys::from_pem("not a key").is_err());
+    }
+
+    #[test]
+    fn sign_verify_expire_and_rotate() {
+        let old_pem = generate_signing_key_pem();
+        let old = QrKeys::from_pem(&old_pem).unwrap();
+        let new_pem = generate_signing_key_pem();
+        let rotated = QrKeys::with_previous(&new_pem, &[&old_pem]).unwrap();
+        let card = CardId::new();
+
+        let (token, claims) = rotated.sign(card, 3, 60).unwrap();
+        let checked = rotated.verify(&token).unwrap();
+        assert_eq!(
+            (checked.sub, checked.ver, checked.jti),
+            (card, 3, claims.jti)
+        );
+        // Tokens of the previous key still verify during the rotation.
+        let (old_token, _) = old.sign(card, 3, 60).unwrap();
+        assert!(rotated.verify(&old_token).is_ok());
+        assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
+        // The old key alone does not know the new one.
+        assert_eq!(old.verify(&token).unwrap_err(), QrError::Invalid);
+
+        let (expired, _) = {
+            let mut header = Header::new(Algorithm::EdDSA);
+            header.kid = Some(rotated.kid().to_owned());
+            let now = chrono::Utc::now().timestamp();
+            let claims = QrClaims {
+                sub: card,
+                ver: 3,
+                iat: now - 120,
+                exp: now - 60,
+                jti: "x".into(),
+            };
+            (
+                jsonwebtoken::encode(&header, &claims, &rotated.encoding).unwrap(),
+                (),
+            )
+        };
+        assert_eq!(rotated.verify(&expired).unwrap_err(), QrError::Expired);
+        let mut tampered = token.clone();
+        tampered.replace_range(tampered.len() - 4.., "AAAA");
+        assert_eq!(rotated.verify(&tampered).unwrap_err(), QrError::Invalid);
+        assert_eq!(rotated.verify("garbage").unwrap_err(), QrError::Invalid);
     }
 }

@@ -248,3 +248,14 @@ pub async fn set_replaced_by(
         .await)?;
     Ok(())
 }
+
+/// Cards whose status changed after `since`, oldest change first (the revocation feed).
+pub async fn changed_since(conn: &mut Conn<'_>, since: NaiveDateTime) -> QueryResult<Vec<CardRow>> {
+    with_conn!(conn, |c| cards::table
+        .filter(cards::status_changed_at.gt(since))
+        .order(cards::status_changed_at.asc())
+        .limit(10_000)
+        .select(CardRow::as_select())
+        .load(c)
+        .await)
+}

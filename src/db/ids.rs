@@ -122,3 +122,6 @@ typed_id!(ReviewId);
 typed_id!(ObjectionId);
 typed_id!(BeneficiaryId);
 typed_id!(CardId);
+typed_id!(OfferId);
+typed_id!(TerminalId);
+typed_id!(RedemptionId);

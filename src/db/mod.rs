@@ -9,6 +9,7 @@ pub mod beneficiaries;
 pub mod cards;
 pub mod ids;
 pub mod merchants;
+pub mod offers;
 pub mod regions;
 pub mod schema;
 pub mod staff;

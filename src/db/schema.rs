@@ -198,6 +198,106 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    offers (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        title -> Text,
+        description -> Text,
+        kind -> Text,
+        percent_off -> Nullable<Integer>,
+        amount_off_fen -> Nullable<BigInt>,
+        price_fen -> Nullable<BigInt>,
+        gift -> Nullable<Text>,
+        eligible_categories -> Text,
+        min_honor -> Nullable<Text>,
+        companions_allowed -> Integer,
+        valid_from -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        recurring_dates -> Text,
+        total_quota -> Nullable<BigInt>,
+        used_total -> BigInt,
+        per_holder_limit -> Nullable<Integer>,
+        per_holder_period -> Nullable<Text>,
+        channel -> Text,
+        card_products -> Text,
+        status -> Text,
+        status_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    terminals (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        name -> Text,
+        api_key_hash -> Text,
+        created_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    redemptions (id) {
+        id -> DbUuid,
+        offer_id -> DbUuid,
+        merchant_id -> DbUuid,
+        terminal_id -> DbUuid,
+        card_id -> DbUuid,
+        beneficiary_id -> DbUuid,
+        jti -> Text,
+        period_key -> Text,
+        bill_fen -> Nullable<BigInt>,
+        discount_fen -> BigInt,
+        companions -> Integer,
+        merchant_region_code -> Text,
+        holder_region_code -> Text,
+        status -> Text,
+        void_reason -> Nullable<Text>,
+        voided_at -> Nullable<Timestamp>,
+        redeemed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    holder_usage (offer_id, beneficiary_id, period_key) {
+        offer_id -> DbUuid,
+        beneficiary_id -> DbUuid,
+        period_key -> Text,
+        used -> Integer,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    idempotency_keys (terminal_id, key) {
+        terminal_id -> DbUuid,
+        key -> Text,
+        request_hash -> Text,
+        response_status -> Nullable<Integer>,
+        response_body -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(offers -> merchants (merchant_id));
+diesel::joinable!(redemptions -> offers (offer_id));
 diesel::joinable!(cards -> beneficiaries (beneficiary_id));
 diesel::joinable!(cards -> card_products (product));
 diesel::joinable!(merchants -> regions (region_code));
@@ -215,5 +315,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     badge_sequences,
     card_products,
     beneficiaries,
-    cards
+    cards,
+    offers,
+    terminals,
+    redemptions,
+    holder_usage,
+    idempotency_keys
 );

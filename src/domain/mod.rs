@@ -48,6 +48,7 @@ pub mod card_no;
 pub mod credit_code;
 pub mod id_number;
 pub mod merchant;
+pub mod offer;
 pub mod phone;
 pub mod region;
 pub mod staff;

@@ -650,6 +650,9 @@ pub struct MerchantSnapshot {
     pub status: String,
     pub agreement_end: Option<NaiveDate>,
     pub public: PublicMerchant,
+    /// Active offers, for the point of sale (filled by the POS path).
+    #[serde(default)]
+    pub offers: Vec<crate::db::offers::OfferRow>,
 }
 
 impl MerchantSnapshot {
@@ -658,6 +661,7 @@ impl MerchantSnapshot {
             status: row.status.clone(),
             agreement_end: row.agreement_end,
             public: PublicMerchant::from(row),
+            offers: Vec::new(),
         }
     }
 

@@ -9,6 +9,8 @@ pub mod cards;
 pub mod health;
 pub mod holder;
 pub mod merchants;
+pub mod offers;
+pub mod pos;
 pub mod regions;
 pub mod users;
 
@@ -128,6 +130,27 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(holder::activate)
         .service(holder::refresh)
         .service(holder::holder_card)
+        // offers and the point of sale
+        .service(offers::create)
+        .service(offers::list_own)
+        .service(offers::update)
+        .service(offers::pause)
+        .service(offers::resume)
+        .service(offers::end)
+        .service(offers::approve)
+        .service(offers::reject)
+        .service(offers::public_list)
+        .service(offers::holder_list)
+        .service(pos::create_terminal)
+        .service(pos::list_terminals)
+        .service(pos::delete_terminal)
+        .service(pos::card_qr)
+        .service(pos::verify)
+        .service(pos::redeem)
+        .service(pos::void)
+        .service(pos::merchant_redemptions)
+        .service(pos::holder_redemptions)
+        .service(pos::revocations)
         // staff accounts
         .service(users::create_user)
         .service(users::list_users)
@@ -139,5 +162,6 @@ pub fn root(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
         .service(health::metrics)
-        .service(health::openapi_yaml);
+        .service(health::openapi_yaml)
+        .service(pos::jwks);
 }

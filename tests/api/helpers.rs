@@ -169,6 +169,7 @@ pub fn test_settings(
         jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-0123456789"),
         data_key: SecretBox::new(Box::new([7u8; 32])),
         signing_key_pem: SecretString::from(yongjun::auth::qr::generate_signing_key_pem()),
+        previous_signing_key_pem: None,
         public_notice_days: options.public_notice_days.unwrap_or(7),
         qr_ttl_secs: 60,
         bootstrap_admin_password: Some(SecretString::from(ADMIN_PASSWORD)),

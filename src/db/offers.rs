@@ -1,0 +1,476 @@
+//! Offers, terminals, redemptions, per-holder usage and idempotency keys.
+
+use chrono::NaiveDateTime;
+use diesel::{
+    BoolExpressionMethods, ExpressionMethods, NullableExpressionMethods, OptionalExtension,
+    QueryDsl, QueryResult, SelectableHelper,
+};
+use diesel_async::RunQueryDsl;
+
+use super::schema::{holder_usage, idempotency_keys, offers, redemptions, terminals};
+use super::{BeneficiaryId, CardId, Conn, MerchantId, OfferId, RedemptionId, TerminalId};
+use crate::with_conn;
+
+#[derive(
+    Debug,
+    Clone,
+    serde::Serialize,
+    serde::Deserialize,
+    diesel::Queryable,
+    diesel::Selectable,
+    diesel::Insertable,
+)]
+#[diesel(table_name = offers)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct OfferRow {
+    pub id: OfferId,
+    pub merchant_id: MerchantId,
+    pub title: String,
+    pub description: String,
+    pub kind: String,
+    pub percent_off: Option<i32>,
+    pub amount_off_fen: Option<i64>,
+    pub price_fen: Option<i64>,
+    pub gift: Option<String>,
+    pub eligible_categories: String,
+    pub min_honor: Option<String>,
+    pub companions_allowed: i32,
+    pub valid_from: NaiveDateTime,
+    pub valid_until: Option<NaiveDateTime>,
+    pub recurring_dates: String,
+    pub total_quota: Option<i64>,
+    pub used_total: i64,
+    pub per_holder_limit: Option<i32>,
+    pub per_holder_period: Option<String>,
+    pub channel: String,
+    pub card_products: String,
+    pub status: String,
+    pub status_reason: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+pub async fn insert_offer(conn: &mut Conn<'_>, row: &OfferRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(offers::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn find_offer(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<Option<OfferRow>> {
+    with_conn!(conn, |c| offers::table
+        .find(id)
+        .select(OfferRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+/// Replaces an offer's editable columns and status (the caller decides both).
+pub async fn save_offer(conn: &mut Conn<'_>, row: &OfferRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(offers::table.find(row.id))
+        .set((
+            offers::title.eq(&row.title),
+            offers::description.eq(&row.description),
+            offers::kind.eq(&row.kind),
+            offers::percent_off.eq(row.percent_off),
+            offers::amount_off_fen.eq(row.amount_off_fen),
+            offers::price_fen.eq(row.price_fen),
+            offers::gift.eq(&row.gift),
+            offers::eligible_categories.eq(&row.eligible_categories),
+            offers::min_honor.eq(&row.min_honor),
+            offers::companions_allowed.eq(row.companions_allowed),
+            offers::valid_from.eq(row.valid_from),
+            offers::valid_until.eq(row.valid_until),
+            offers::recurring_dates.eq(&row.recurring_dates),
+            offers::total_quota.eq(row.total_quota),
+            offers::per_holder_limit.eq(row.per_holder_limit),
+            offers::per_holder_period.eq(&row.per_holder_period),
+            offers::channel.eq(&row.channel),
+            offers::card_products.eq(&row.card_products),
+            offers::status.eq(&row.status),
+            offers::status_reason.eq(&row.status_reason),
+            offers::updated_at.eq(row.updated_at),
+        ))
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Offers of one merchant, optionally of one status.
+pub async fn merchant_offers(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    status: Option<&str>,
+) -> QueryResult<Vec<OfferRow>> {
+    with_conn!(conn, |c| {
+        let mut query = offers::table
+            .filter(offers::merchant_id.eq(merchant))
+            .order((offers::created_at.asc(), offers::id.asc()))
+            .select(OfferRow::as_select())
+            .into_boxed();
+        if let Some(status) = status {
+            query = query.filter(offers::status.eq(status));
+        }
+        query.load(c).await
+    })
+}
+
+/// Active offers of the given merchants.
+pub async fn active_offers_of(
+    conn: &mut Conn<'_>,
+    merchants: &[MerchantId],
+) -> QueryResult<Vec<OfferRow>> {
+    with_conn!(conn, |c| offers::table
+        .filter(offers::merchant_id.eq_any(merchants))
+        .filter(offers::status.eq("active"))
+        .order((offers::created_at.asc(), offers::id.asc()))
+        .select(OfferRow::as_select())
+        .load(c)
+        .await)
+}
+
+/// Takes one from the offer's total quota; `false` when it is exhausted.
+pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<bool> {
+    let changed = with_conn!(conn, |c| diesel::update(
+        offers::table.filter(offers::id.eq(id)).filter(
+            offers::total_quota
+                .is_null()
+                .or(offers::used_total.lt(offers::total_quota.assume_not_null()))
+        )
+    )
+    .set(offers::used_total.eq(offers::used_total + 1))
+    .execute(c)
+    .await)?;
+    Ok(changed == 1)
+}
+
+pub async fn give_back_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(
+        offers::table
+            .filter(offers::id.eq(id))
+            .filter(offers::used_total.gt(0))
+    )
+    .set(offers::used_total.eq(offers::used_total - 1))
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// Counts one use by a holder in a period unless the limit is reached: the row is
+/// created at zero if missing, then one conditional UPDATE takes the use (PostgreSQL
+/// re-checks its WHERE after waiting for a concurrent writer; SQLite serialises
+/// writers), so concurrent redemptions cannot both pass. `false` when the limit is
+/// reached.
+pub async fn take_holder_use(
+    conn: &mut Conn<'_>,
+    offer: OfferId,
+    beneficiary: BeneficiaryId,
+    period_key: &str,
+    limit: i32,
+) -> QueryResult<bool> {
+    if limit <= 0 {
+        return Ok(false);
+    }
+    let taken = with_conn!(conn, |c| {
+        diesel::insert_into(holder_usage::table)
+            .values((
+                holder_usage::offer_id.eq(offer),
+                holder_usage::beneficiary_id.eq(beneficiary),
+                holder_usage::period_key.eq(period_key),
+                holder_usage::used.eq(0),
+            ))
+            .on_conflict_do_nothing()
+            .execute(c)
+            .await?;
+        diesel::update(
+            holder_usage::table
+                .filter(holder_usage::offer_id.eq(offer))
+                .filter(holder_usage::beneficiary_id.eq(beneficiary))
+                .filter(holder_usage::period_key.eq(period_key))
+                .filter(holder_usage::used.lt(limit)),
+        )
+        .set(holder_usage::used.eq(holder_usage::used + 1))
+        .execute(c)
+        .await
+    })?;
+    Ok(taken == 1)
+}
+
+pub async fn give_back_holder_use(
+    conn: &mut Conn<'_>,
+    offer: OfferId,
+    beneficiary: BeneficiaryId,
+    period_key: &str,
+) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(
+        holder_usage::table
+            .filter(holder_usage::offer_id.eq(offer))
+            .filter(holder_usage::beneficiary_id.eq(beneficiary))
+            .filter(holder_usage::period_key.eq(period_key))
+            .filter(holder_usage::used.gt(0))
+    )
+    .set(holder_usage::used.eq(holder_usage::used - 1))
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// A holder's uses of these offers: `(offer, period_key, used)`.
+pub async fn holder_uses(
+    conn: &mut Conn<'_>,
+    beneficiary: BeneficiaryId,
+) -> QueryResult<Vec<(OfferId, String, i32)>> {
+    with_conn!(conn, |c| holder_usage::table
+        .filter(holder_usage::beneficiary_id.eq(beneficiary))
+        .select((
+            holder_usage::offer_id,
+            holder_usage::period_key,
+            holder_usage::used
+        ))
+        .load(c)
+        .await)
+}
+
+// ---------- terminals ----------
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = terminals)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct TerminalRow {
+    pub id: TerminalId,
+    pub merchant_id: MerchantId,
+    pub name: String,
+    pub api_key_hash: String,
+    pub created_at: NaiveDateTime,
+    pub deleted_at: Option<NaiveDateTime>,
+}
+
+pub async fn insert_terminal(conn: &mut Conn<'_>, row: &TerminalRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(terminals::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn terminal_by_key_hash(
+    conn: &mut Conn<'_>,
+    hash: &str,
+) -> QueryResult<Option<TerminalRow>> {
+    with_conn!(conn, |c| terminals::table
+        .filter(terminals::api_key_hash.eq(hash))
+        .filter(terminals::deleted_at.is_null())
+        .select(TerminalRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+pub async fn terminals_of(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+) -> QueryResult<Vec<TerminalRow>> {
+    with_conn!(conn, |c| terminals::table
+        .filter(terminals::merchant_id.eq(merchant))
+        .filter(terminals::deleted_at.is_null())
+        .order(terminals::created_at.asc())
+        .select(TerminalRow::as_select())
+        .load(c)
+        .await)
+}
+
+/// Deletes a terminal of this merchant; its key hash is returned so caches can drop it.
+pub async fn delete_terminal(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    id: TerminalId,
+    at: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    with_conn!(conn, |c| diesel::update(
+        terminals::table
+            .filter(terminals::id.eq(id))
+            .filter(terminals::merchant_id.eq(merchant))
+            .filter(terminals::deleted_at.is_null())
+    )
+    .set(terminals::deleted_at.eq(Some(at)))
+    .returning(terminals::api_key_hash)
+    .get_result(c)
+    .await
+    .optional())
+}
+
+// ---------- redemptions ----------
+
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
+#[diesel(table_name = redemptions)]
+#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
+pub struct RedemptionRow {
+    pub id: RedemptionId,
+    pub offer_id: OfferId,
+    pub merchant_id: MerchantId,
+    pub terminal_id: TerminalId,
+    pub card_id: CardId,
+    pub beneficiary_id: BeneficiaryId,
+    pub jti: String,
+    pub period_key: String,
+    pub bill_fen: Option<i64>,
+    pub discount_fen: i64,
+    pub companions: i32,
+    pub merchant_region_code: String,
+    pub holder_region_code: String,
+    pub status: String,
+    pub void_reason: Option<String>,
+    pub voided_at: Option<NaiveDateTime>,
+    pub redeemed_at: NaiveDateTime,
+}
+
+pub async fn insert_redemption(conn: &mut Conn<'_>, row: &RedemptionRow) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(redemptions::table)
+        .values(row)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+pub async fn find_redemption(
+    conn: &mut Conn<'_>,
+    id: RedemptionId,
+) -> QueryResult<Option<RedemptionRow>> {
+    with_conn!(conn, |c| redemptions::table
+        .find(id)
+        .select(RedemptionRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+/// Voids a completed redemption; `None` if it was not completed any more.
+pub async fn void_redemption(
+    conn: &mut Conn<'_>,
+    id: RedemptionId,
+    reason: &str,
+    at: NaiveDateTime,
+) -> QueryResult<Option<RedemptionRow>> {
+    with_conn!(conn, |c| diesel::update(
+        redemptions::table
+            .filter(redemptions::id.eq(id))
+            .filter(redemptions::status.eq("completed"))
+    )
+    .set((
+        redemptions::status.eq("voided"),
+        redemptions::void_reason.eq(Some(reason)),
+        redemptions::voided_at.eq(Some(at)),
+    ))
+    .returning(RedemptionRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
+}
+
+pub enum RedemptionOwner {
+    Merchant(MerchantId),
+    Beneficiary(BeneficiaryId),
+}
+
+pub async fn list_redemptions(
+    conn: &mut Conn<'_>,
+    owner: RedemptionOwner,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<RedemptionRow>, i64)> {
+    macro_rules! filtered {
+        () => {{
+            let query = redemptions::table.into_boxed();
+            match owner {
+                RedemptionOwner::Merchant(m) => query.filter(redemptions::merchant_id.eq(m)),
+                RedemptionOwner::Beneficiary(b) => query.filter(redemptions::beneficiary_id.eq(b)),
+            }
+        }};
+    }
+    with_conn!(conn, |c| {
+        let total: i64 = filtered!().count().get_result(c).await?;
+        let rows = filtered!()
+            .order((redemptions::redeemed_at.desc(), redemptions::id.desc()))
+            .offset(offset)
+            .limit(limit)
+            .select(RedemptionRow::as_select())
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
+// ---------- idempotency ----------
+
+/// Claims an idempotency key; `false` when it already exists (then read it).
+pub async fn claim_key(
+    conn: &mut Conn<'_>,
+    terminal: TerminalId,
+    key: &str,
+    request_hash: &str,
+    at: NaiveDateTime,
+) -> QueryResult<bool> {
+    let inserted = with_conn!(conn, |c| diesel::insert_into(idempotency_keys::table)
+        .values((
+            idempotency_keys::terminal_id.eq(terminal),
+            idempotency_keys::key.eq(key),
+            idempotency_keys::request_hash.eq(request_hash),
+            idempotency_keys::created_at.eq(at),
+        ))
+        .on_conflict_do_nothing()
+        .execute(c)
+        .await)?;
+    Ok(inserted == 1)
+}
+
+/// `(request_hash, status, body)` of a claimed key.
+pub async fn stored_answer(
+    conn: &mut Conn<'_>,
+    terminal: TerminalId,
+    key: &str,
+) -> QueryResult<Option<(String, Option<i32>, Option<String>)>> {
+    with_conn!(conn, |c| idempotency_keys::table
+        .filter(idempotency_keys::terminal_id.eq(terminal))
+        .filter(idempotency_keys::key.eq(key))
+        .select((
+            idempotency_keys::request_hash,
+            idempotency_keys::response_status,
+            idempotency_keys::response_body
+        ))
+        .first(c)
+        .await
+        .optional())
+}
+
+pub async fn store_answer(
+    conn: &mut Conn<'_>,
+    terminal: TerminalId,
+    key: &str,
+    status: i32,
+    body: &str,
+) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(
+        idempotency_keys::table
+            .filter(idempotency_keys::terminal_id.eq(terminal))
+            .filter(idempotency_keys::key.eq(key))
+    )
+    .set((
+        idempotency_keys::response_status.eq(Some(status)),
+        idempotency_keys::response_body.eq(Some(body))
+    ))
+    .execute(c)
+    .await)?;
+    Ok(())
+}
+
+/// Whether a QR token id has redeemed already (the ledger's answer).
+pub async fn jti_spent(conn: &mut Conn<'_>, jti: &str) -> QueryResult<bool> {
+    let n: i64 = with_conn!(conn, |c| redemptions::table
+        .filter(redemptions::jti.eq(jti))
+        .count()
+        .get_result(c)
+        .await)?;
+    Ok(n > 0)
+}
