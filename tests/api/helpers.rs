@@ -18,6 +18,8 @@ use yongjun::startup::{AppState, Application};
 
 pub const ADMIN_PASSWORD: &str = "bootstrap-admin-pass";
 
+static TEST_SIGNING_KEY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Backend {
     /// PostgreSQL + Redis: the production pair.
@@ -168,7 +170,12 @@ pub fn test_settings(
         environment: Environment::Development,
         jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-0123456789"),
         data_key: SecretBox::new(Box::new([7u8; 32])),
-        signing_key_pem: SecretString::from(yongjun::auth::qr::generate_signing_key_pem()),
+        // One key for every process of the suite, as processes of one deployment share it.
+        signing_key_pem: SecretString::from(
+            TEST_SIGNING_KEY
+                .get_or_init(yongjun::auth::qr::generate_signing_key_pem)
+                .clone(),
+        ),
         previous_signing_key_pem: None,
         public_notice_days: options.public_notice_days.unwrap_or(7),
         qr_ttl_secs: 60,

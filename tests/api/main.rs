@@ -12,6 +12,7 @@ mod merchants;
 mod migrations;
 mod openapi;
 mod outages;
+mod pos;
 mod privacy;
 mod regions;
 mod users;

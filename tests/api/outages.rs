@@ -46,13 +46,13 @@ async fn a_vanished_database_is_503_not_500() {
 }
 
 /// A Redis server of this test's own, on a free port, so stopping it disturbs no one.
-struct OwnRedis {
-    port: u16,
+pub struct OwnRedis {
+    pub port: u16,
     child: Option<Child>,
 }
 
 impl OwnRedis {
-    fn start(port: u16) -> OwnRedis {
+    pub fn start(port: u16) -> OwnRedis {
         let child = Command::new("redis-server")
             .args([
                 "--port",
@@ -74,18 +74,18 @@ impl OwnRedis {
         }
     }
 
-    fn stop(&mut self) {
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             let _ = child.kill();
             let _ = child.wait();
         }
     }
 
-    fn url(&self) -> String {
+    pub fn url(&self) -> String {
         format!("redis://127.0.0.1:{}", self.port)
     }
 
-    async fn wait_until_up(&self) {
+    pub async fn wait_until_up(&self) {
         let client = redis::Client::open(self.url()).unwrap();
         for _ in 0..100 {
             if let Ok(mut conn) = client.get_multiplexed_async_connection().await {
@@ -102,7 +102,7 @@ impl OwnRedis {
         panic!("own redis-server did not come up on port {}", self.port);
     }
 
-    async fn keys(&self, pattern: &str) -> Vec<String> {
+    pub async fn keys(&self, pattern: &str) -> Vec<String> {
         let client = redis::Client::open(self.url()).unwrap();
         let mut conn = client.get_multiplexed_async_connection().await.unwrap();
         redis::cmd("KEYS")
@@ -119,7 +119,7 @@ impl Drop for OwnRedis {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
