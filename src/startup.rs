@@ -232,6 +232,11 @@ impl Application {
         });
 
         let app_state = state.clone();
+        // Reference routes for docs/benchmarks.md; off unless asked for.
+        let bench_routes = std::env::var("YONGJUN_BENCH_ROUTES").is_ok_and(|v| v == "1");
+        if bench_routes {
+            tracing::warn!("YONGJUN_BENCH_ROUTES=1: /bench/hello and /bench/reference are served");
+        }
         let server = HttpServer::new(move || {
             let (app, _) = routes(
                 App::new()
@@ -241,6 +246,11 @@ impl Application {
                     .app_data(crate::extract::path_config())
                     .into_utoipa_app(),
             )
+            .configure(|cfg| {
+                if bench_routes {
+                    bench::routes(cfg)
+                }
+            })
             .default_service(web::to(not_found))
             .split_for_parts();
             app
@@ -322,4 +332,42 @@ async fn bootstrap_admin(db: &Db, settings: &Settings) -> anyhow::Result<()> {
         tracing::info!("created the bootstrap admin from YONGJUN_BOOTSTRAP_ADMIN_PASSWORD");
     }
     Ok(())
+}
+
+/// Two routes that bound what verification can reach (see docs/benchmarks.md): a bare
+/// JSON answer (the framework's ceiling) and the work no verification can avoid, one
+/// Ed25519 check and one cache round trip.
+mod bench {
+    use actix_web::web;
+
+    use super::AppState;
+
+    pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
+        cfg.route("/bench/hello", web::get().to(hello))
+            .route("/bench/reference", web::post().to(reference));
+    }
+
+    async fn hello() -> web::Json<serde_json::Value> {
+        web::Json(serde_json::json!({"hello": "world"}))
+    }
+
+    #[derive(serde::Deserialize)]
+    struct Token {
+        token: String,
+    }
+
+    async fn reference(
+        state: web::Data<AppState>,
+        body: web::Json<Token>,
+    ) -> web::Json<serde_json::Value> {
+        let valid = match state.qr_keys.verify(&body.token) {
+            Ok(claims) => state
+                .cache
+                .get(&crate::cache::keys::card(&claims.sub))
+                .await
+                .is_ok(),
+            Err(_) => false,
+        };
+        web::Json(serde_json::json!({"valid": valid}))
+    }
 }
