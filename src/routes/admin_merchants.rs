@@ -356,9 +356,7 @@ pub async fn list_merchants(
         page: query.page,
         per_page: query.per_page,
     }
-    .resolve()
-    .map_err(|e| errors.extend(e.errors))
-    .ok();
+    .collect(&mut errors);
     let mut filter = MerchantFilter {
         today: Some(china_today()),
         ..Default::default()
@@ -378,12 +376,10 @@ pub async fn list_merchants(
     if let Some(pattern) = admin.region_like() {
         filter.region_likes.push(pattern);
     }
-    if let Some(region) = query.region.as_deref().filter(|r| !r.is_empty()) {
-        match RegionCode::parse(region) {
-            Ok(code) => filter.region_likes.push(code.like_pattern()),
-            Err(m) => errors.push(FieldError::new("region", m)),
-        }
-    }
+    filter.region_likes.extend(crate::routes::region_param(
+        query.region.as_deref(),
+        &mut errors,
+    ));
     filter.q = query
         .q
         .as_deref()
@@ -1044,9 +1040,7 @@ pub async fn emergency_roster(
         page: query.page,
         per_page: query.per_page,
     }
-    .resolve()
-    .map_err(|e| errors.extend(e.errors))
-    .ok();
+    .collect(&mut errors);
     let mut filter = MerchantFilter {
         status: Some(MerchantStatus::Active),
         today: Some(china_today()),
@@ -1065,12 +1059,10 @@ pub async fn emergency_roster(
     if let Some(pattern) = admin.region_like() {
         filter.region_likes.push(pattern);
     }
-    if let Some(region) = query.region.as_deref().filter(|r| !r.is_empty()) {
-        match RegionCode::parse(region) {
-            Ok(code) => filter.region_likes.push(code.like_pattern()),
-            Err(m) => errors.push(FieldError::new("region", m)),
-        }
-    }
+    filter.region_likes.extend(crate::routes::region_param(
+        query.region.as_deref(),
+        &mut errors,
+    ));
     let page = match page {
         Some(page) if errors.is_empty() => page,
         _ => return Err(ApiError::validation(errors)),

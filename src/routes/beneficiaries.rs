@@ -368,19 +368,15 @@ pub async fn list(
         page: query.page,
         per_page: query.per_page,
     }
-    .resolve()
-    .map_err(|e| errors.extend(e.errors))
-    .ok();
+    .collect(&mut errors);
     let mut filter = BeneficiaryFilter::default();
     if let Some(pattern) = admin.region_like() {
         filter.region_likes.push(pattern);
     }
-    if let Some(region) = query.region.as_deref().filter(|r| !r.is_empty()) {
-        match RegionCode::parse(region) {
-            Ok(code) => filter.region_likes.push(code.like_pattern()),
-            Err(m) => errors.push(FieldError::new("region", m)),
-        }
-    }
+    filter.region_likes.extend(crate::routes::region_param(
+        query.region.as_deref(),
+        &mut errors,
+    ));
     if let Some(category) = query.category.as_deref().filter(|c| !c.is_empty()) {
         match Category::parse_any(category) {
             Some(c) => filter.category = Some(c.as_str().to_owned()),

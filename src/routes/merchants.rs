@@ -516,9 +516,7 @@ pub(crate) async fn parse_directory_query(
         page: query.page,
         per_page: query.per_page,
     }
-    .resolve()
-    .map_err(|e| errors.extend(e.errors))
-    .ok();
+    .collect(&mut errors);
     let mut filter = MerchantFilter {
         status: Some(MerchantStatus::Active),
         today: Some(china_today()),

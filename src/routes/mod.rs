@@ -53,6 +53,25 @@ impl PageQuery {
     }
 }
 
+impl PageQuery {
+    /// Like [`PageQuery::resolve`], but adds its errors to those of the other fields.
+    pub fn collect(&self, errors: &mut Vec<FieldError>) -> Option<Page> {
+        self.resolve().map_err(|e| errors.extend(e.errors)).ok()
+    }
+}
+
+/// The `LIKE` pattern of an optional `region` query parameter (a subtree), or its error.
+pub fn region_param(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
+    let raw = raw.filter(|r| !r.is_empty())?;
+    match crate::domain::RegionCode::parse(raw) {
+        Ok(code) => Some(code.like_pattern()),
+        Err(m) => {
+            errors.push(FieldError::new("region", m));
+            None
+        }
+    }
+}
+
 impl Page {
     pub fn offset(&self) -> i64 {
         i64::from(self.page - 1) * i64::from(self.per_page)
