@@ -329,6 +329,24 @@ pub async fn drop_database(name: &str) {
         .await;
 }
 
+/// Drops a test database when it goes out of scope, even when the test panics.
+pub struct DatabaseGuard(pub String);
+
+impl Drop for DatabaseGuard {
+    fn drop(&mut self) {
+        let name = std::mem::take(&mut self.0);
+        let _ = std::thread::spawn(move || {
+            if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                rt.block_on(drop_database(&name));
+            }
+        })
+        .join();
+    }
+}
+
 impl Drop for TestApp {
     fn drop(&mut self) {
         if let Some(name) = self.pg_database.take() {

@@ -72,12 +72,12 @@ async fn sqlite_migrations_round_trip() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn two_processes_migrating_at_once_do_not_race() {
     let name = create_empty_database().await;
+    let _guard = DatabaseGuard(name.clone());
     let target = DatabaseTarget::Postgres(format!("{}/{name}", pg_base_url()));
     let (a, b) = tokio::join!(db::run_migrations(&target), db::run_migrations(&target));
     let (a, b) = (a.expect("first"), b.expect("second"));
     // One applied everything, the other found nothing left to do.
     assert!(a.is_empty() != b.is_empty(), "{a:?} / {b:?}");
-    drop_database(&name).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -225,6 +225,7 @@ async fn no_personal_data_in_the_log_sqlite() {
 async fn no_personal_data_in_the_log_postgres() {
     let dir = tempfile::tempdir().unwrap();
     let name = create_test_database().await;
+    let _guard = DatabaseGuard(name.clone());
     let mut server = start(
         &[
             ("DATABASE_URL", format!("{}/{name}", pg_base_url())),
@@ -238,5 +239,4 @@ async fn no_personal_data_in_the_log_postgres() {
     );
     let (ids, phones) = exercise(&server).await;
     assert_clean(&mut server, &ids, &phones);
-    drop_database(&name).await;
 }
