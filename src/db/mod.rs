@@ -228,10 +228,6 @@ impl Conn<'_> {
             }
         }
     }
-
-    pub fn is_postgres(&self) -> bool {
-        matches!(self, Conn::Pg(_))
-    }
 }
 
 async fn begin<C: AsyncConnection>(conn: &mut C) -> diesel::QueryResult<()> {

@@ -22,7 +22,7 @@ use crate::domain::{china_now, china_today, phone, RegionCode, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Json;
 use crate::routes::merchants::{merchant_not_found, text};
-use crate::routes::users::{create_account, CreateStaffRequest, NewStaffAccount, StaffView};
+use crate::routes::users::{create_account, NewStaffAccount, StaffView};
 use crate::routes::{utc, PageQuery, Paged};
 use crate::startup::AppState;
 
@@ -982,16 +982,10 @@ pub async fn create_staff(
             "the merchant is rejected or revoked",
         ));
     }
-    let request = CreateStaffRequest {
-        username: body.username.clone(),
-        password: body.password.clone(),
-        role: Role::Auditor.as_str().into(), // parsed as an office role, then bound below
-        region_code: Some(merchant.region_code.clone()),
-        department: None,
-    };
-    let mut account = NewStaffAccount::parse(request, &state.required_departments)?;
-    account.role = Role::MerchantStaff;
-    account.merchant_id = Some(merchant.id);
+    let region = RegionCode::parse(&merchant.region_code)
+        .map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
+    let account =
+        NewStaffAccount::for_merchant(&body.username, &body.password, merchant.id, region)?;
     let row = create_account(&mut conn, &admin.actor(), account).await?;
     Ok(HttpResponse::Created().json(StaffView::from(row)))
 }

@@ -257,7 +257,6 @@ fn is_unique_violation(e: &diesel::result::Error) -> bool {
 /// Inserts a card, drawing a new number in the (rare) event the random one is taken.
 async fn insert_card(
     tx: &mut Conn<'_>,
-    state: &AppState,
     template: (CardRow, String),
 ) -> ApiResult<(CardRow, String)> {
     let (mut card, code) = template;
@@ -277,7 +276,6 @@ async fn insert_card(
         }
         card.card_no = CardNo::generate(CARD_PREFIX).as_str().to_owned();
     }
-    let _ = state;
     Err(ApiError::internal(anyhow::anyhow!(
         "could not draw a free card number"
     )))
@@ -348,7 +346,7 @@ pub async fn issue(
                     .ok_or_else(|| ApiError::conflict("concurrent_change", "the card changed meanwhile; retry"))?;
                 expired_old = Some(old.id);
             }
-            let (card, code) = insert_card(tx, &state, template).await?;
+            let (card, code) = insert_card(tx, template).await?;
             audit::record(
                 tx,
                 &actor,
@@ -531,7 +529,7 @@ async fn act(
             .await?;
             let issued = match replacement {
                 Some(template) => {
-                    let (new, code) = insert_card(tx, state, template).await?;
+                    let (new, code) = insert_card(tx, template).await?;
                     cards::set_replaced_by(tx, card.id, new.id).await?;
                     changed.replaced_by = Some(new.id);
                     audit::record(

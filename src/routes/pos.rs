@@ -303,7 +303,15 @@ async fn build_card_snapshot(
         return Ok(None);
     };
     let usage = offers::holder_uses(conn, beneficiary.id).await?;
-    Ok(Some(CardSnapshot {
+    Ok(Some(card_snapshot(card, beneficiary, usage)))
+}
+
+fn card_snapshot(
+    card: &CardRow,
+    beneficiary: db::beneficiaries::BeneficiaryRow,
+    usage: Vec<(OfferId, String, i32)>,
+) -> CardSnapshot {
+    CardSnapshot {
         card_id: card.id,
         card_no_masked: CardNo::parse(&card.card_no)
             .map(|c| c.masked())
@@ -318,7 +326,7 @@ async fn build_card_snapshot(
         category: beneficiary.category,
         region_code: beneficiary.region_code,
         usage,
-    }))
+    }
 }
 
 /// The card and merchant snapshots, and whether the token's id is already spent: one
@@ -648,9 +656,12 @@ async fn redeem_in(
     let card = db::cards::find(tx, claims.sub)
         .await?
         .ok_or_else(|| Reason::TokenInvalid.error())?;
-    let snapshot = build_card_snapshot(tx, &card)
+    // The holder's usage is not read here: the per-holder limit is enforced by its own
+    // conditional update below.
+    let beneficiary = db::beneficiaries::find(tx, card.beneficiary_id)
         .await?
         .ok_or_else(|| Reason::TokenInvalid.error())?;
+    let snapshot = card_snapshot(&card, beneficiary, Vec::new());
     if let Some(reason) = snapshot.refusal(now) {
         return Err(reason.error());
     }
@@ -661,9 +672,8 @@ async fn redeem_in(
         .await?
         .filter(|m| m.effective_status(china_today()) == MerchantStatus::Active)
         .ok_or_else(|| Reason::MerchantInactive.error())?;
-    if offers::jti_spent(tx, &claims.jti).await? {
-        return Err(Reason::TokenUsed.error());
-    }
+    // A spent token is caught by the unique `jti` of the redemption insert below (and
+    // the savepoint undoes what came before it); no separate look-up.
     let offer: OfferRow = offers::find_offer(tx, req.offer_id)
         .await?
         .filter(|o| o.merchant_id == merchant.id)

@@ -141,6 +141,35 @@ impl NewStaffAccount {
     }
 }
 
+impl NewStaffAccount {
+    /// A `merchant_staff` account bound to a merchant (and its region).
+    pub fn for_merchant(
+        username: &str,
+        password: &str,
+        merchant: MerchantId,
+        region: RegionCode,
+    ) -> Result<NewStaffAccount, ApiError> {
+        let mut errors = Vec::new();
+        let username = Username::parse(username)
+            .map_err(|m| errors.push(FieldError::new("username", m)))
+            .ok();
+        let password = Password::parse(password)
+            .map_err(|m| errors.push(FieldError::new("password", m)))
+            .ok();
+        match (username, password) {
+            (Some(username), Some(password)) => Ok(NewStaffAccount {
+                username,
+                password,
+                role: Role::MerchantStaff,
+                region: Some(region),
+                department: None,
+                merchant_id: Some(merchant),
+            }),
+            _ => Err(ApiError::validation(errors)),
+        }
+    }
+}
+
 /// Creates a staff account and its audit entry in one transaction. Used by the API,
 /// the CLI and the start-up bootstrap.
 pub async fn create_account(
