@@ -50,6 +50,33 @@ pub mod keys {
     pub fn merchant(id: &crate::db::MerchantId) -> String {
         format!("merchant:{id}")
     }
+
+    /// The point of sale's merchant snapshot (with the active offers; the directory's
+    /// `merchant:` entry has none). Invalidated with `merchant:` (see
+    /// [`super::Cache::invalidate`]).
+    pub fn pos_merchant(id: &crate::db::MerchantId) -> String {
+        format!("pos_merchant:{id}")
+    }
+
+    /// The version token of the point of sale's merchant snapshot: a few bytes that tell
+    /// a process whether its own copy is still the one cached. Invalidated with
+    /// `merchant:`.
+    pub fn pos_merchant_version(id: &crate::db::MerchantId) -> String {
+        format!("pos_merchant_ver:{id}")
+    }
+
+    /// `keys` and every key that goes stale with one of them.
+    pub(super) fn with_companions(keys: Vec<String>) -> Vec<String> {
+        let mut all = Vec::with_capacity(keys.len() * 3);
+        for key in keys {
+            if let Some(id) = key.strip_prefix("merchant:") {
+                all.push(format!("pos_merchant:{id}"));
+                all.push(format!("pos_merchant_ver:{id}"));
+            }
+            all.push(key);
+        }
+        all
+    }
 }
 
 /// The channel (under the prefix) on which invalidations are published.
@@ -206,6 +233,31 @@ impl Cache {
     }
 
     /// Stores `value` only if `key` holds nothing; `true` when it was stored.
+    /// Sets several keys with one TTL, in one round trip.
+    pub async fn set_many(
+        &self,
+        entries: &[(String, String)],
+        ttl: Duration,
+    ) -> Result<(), CacheError> {
+        match &self.backend {
+            Backend::Memory(m) => {
+                for (key, value) in entries {
+                    m.entries.insert(key.clone(), entry(value, ttl)).await;
+                }
+                Ok(())
+            }
+            Backend::Redis(r) => {
+                let mut conn = r.manager.clone();
+                let secs = ttl.as_secs().max(1);
+                let mut pipe = redis::pipe();
+                for (key, value) in entries {
+                    pipe.set_ex(r.key(key), value, secs).ignore();
+                }
+                bounded(pipe.query_async::<()>(&mut conn)).await
+            }
+        }
+    }
+
     pub async fn set_if_absent(
         &self,
         key: &str,
@@ -258,7 +310,7 @@ impl Cache {
         if keys.is_empty() {
             return Ok(());
         }
-        self.delete(&keys).await?;
+        self.delete(&keys::with_companions(keys.clone())).await?;
         match &self.backend {
             Backend::Memory(_) => {
                 // Nobody listening is not an error.

@@ -76,6 +76,15 @@ pub struct Settings {
     pub required_departments: Vec<String>,
     /// `YONGJUN_STAFF_TOKEN_TTL_SECS`: lifetime of a staff access token. Default 3600.
     pub staff_token_ttl_secs: u32,
+    /// `YONGJUN_ADMISSION_TARGET` (default 100, as Shenzhen's plan sets) and
+    /// `YONGJUN_ADMISSION_TARGETS` (`140521=50,440300=100`): new partners a region is to
+    /// admit each year, shown beside the figures.
+    pub admission_targets: crate::stats::AdmissionTargets,
+    /// When complaint figures flag a merchant for exit review (退出复核); see
+    /// `domain::oversight::ExitReviewThresholds` for why the defaults are what they are.
+    /// `YONGJUN_FLAG_COMPLAINT_RATE` (default 0.05), `YONGJUN_FLAG_MIN_RATING` (default
+    /// 3.0), `YONGJUN_FLAG_MIN_COMPLAINANTS` (default 3).
+    pub exit_review: crate::domain::oversight::ExitReviewThresholds,
 }
 
 impl std::fmt::Debug for Settings {
@@ -195,7 +204,36 @@ impl Settings {
                 })
                 .unwrap_or_else(|| DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()),
             staff_token_ttl_secs: parse_var("YONGJUN_STAFF_TOKEN_TTL_SECS", 3600)?,
+            admission_targets: crate::stats::AdmissionTargets {
+                default: parse_var("YONGJUN_ADMISSION_TARGET", 100)?,
+                by_region: match var("YONGJUN_ADMISSION_TARGETS") {
+                    Some(raw) => crate::stats::AdmissionTargets::parse_overrides(&raw)
+                        .map_err(|e| anyhow::anyhow!("YONGJUN_ADMISSION_TARGETS: {e}"))?,
+                    None => Default::default(),
+                },
+            },
+            exit_review: {
+                let defaults = crate::domain::oversight::ExitReviewThresholds::default();
+                crate::domain::oversight::ExitReviewThresholds {
+                    max_complaint_rate: parse_var(
+                        "YONGJUN_FLAG_COMPLAINT_RATE",
+                        defaults.max_complaint_rate,
+                    )?,
+                    min_average_rating: parse_var(
+                        "YONGJUN_FLAG_MIN_RATING",
+                        defaults.min_average_rating,
+                    )?,
+                    min_complainants: parse_var(
+                        "YONGJUN_FLAG_MIN_COMPLAINANTS",
+                        defaults.min_complainants,
+                    )?,
+                }
+            },
         };
+        settings
+            .exit_review
+            .validate()
+            .map_err(|e| anyhow::anyhow!(e))?;
         if settings.qr_ttl_secs == 0 {
             bail!("YONGJUN_QR_TTL_SECS must be at least 1");
         }

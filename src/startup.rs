@@ -31,6 +31,11 @@ pub struct AppState {
     /// In-process copies of terminal look-ups (API key → terminal), dropped on any
     /// invalidation heard from the cache.
     pub terminals: moka::sync::Cache<String, crate::routes::pos::TerminalEntry>,
+    /// In-process copies of merchant snapshots for verification (the largest entry the
+    /// hot path would otherwise fetch and parse on every scan), each with the version
+    /// token it was cached under: used only while the cache still holds that token.
+    pub merchant_snapshots:
+        moka::sync::Cache<crate::db::MerchantId, crate::routes::pos::LocalMerchant>,
     /// Encrypts and hashes personal data (ID numbers, phones).
     pub cipher: crate::crypto::DataCipher,
     /// Verified against when a user name is unknown, so sign-in timing does not tell.
@@ -38,6 +43,10 @@ pub struct AppState {
     pub required_departments: Vec<String>,
     pub public_notice_days: u32,
     pub qr_ttl_secs: u32,
+    /// Yearly admission targets of the figures.
+    pub admission_targets: crate::stats::AdmissionTargets,
+    /// When complaint figures flag a merchant for exit review.
+    pub exit_review: crate::domain::oversight::ExitReviewThresholds,
     pub metrics: Metrics,
     pub openapi_yaml: String,
 }
@@ -201,10 +210,16 @@ impl Application {
                 .max_capacity(100_000)
                 .time_to_live(std::time::Duration::from_secs(30))
                 .build(),
+            merchant_snapshots: moka::sync::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(crate::routes::pos::LOCAL_MERCHANT_TTL)
+                .build(),
             dummy_password_hash: password::hash_blocking(uuid::Uuid::new_v4().to_string()).await?,
             required_departments: settings.required_departments.clone(),
             public_notice_days: settings.public_notice_days,
             qr_ttl_secs: settings.qr_ttl_secs,
+            admission_targets: settings.admission_targets.clone(),
+            exit_review: settings.exit_review,
             metrics: Metrics::new()?,
             openapi_yaml: openapi_yaml()?,
         });

@@ -90,6 +90,23 @@ pub async fn insert(conn: &mut Conn<'_>, card: &CardRow) -> QueryResult<()> {
     Ok(())
 }
 
+/// A card with its holder, in one round trip (the redemption path).
+pub async fn find_with_holder(
+    conn: &mut Conn<'_>,
+    id: CardId,
+) -> QueryResult<Option<(CardRow, super::beneficiaries::BeneficiaryRow)>> {
+    with_conn!(conn, |c| cards::table
+        .inner_join(beneficiaries::table)
+        .filter(cards::id.eq(id))
+        .select((
+            CardRow::as_select(),
+            super::beneficiaries::BeneficiaryRow::as_select()
+        ))
+        .first(c)
+        .await
+        .optional())
+}
+
 pub async fn find(conn: &mut Conn<'_>, id: CardId) -> QueryResult<Option<CardRow>> {
     with_conn!(conn, |c| cards::table
         .find(id)

@@ -41,6 +41,13 @@ pub struct MerchantRow {
     pub badge_no: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// First admission (准入): the first activation; kept through renewals.
+    pub admitted_at: Option<NaiveDateTime>,
+    /// Why the merchant is flagged for exit review, while it is.
+    pub exit_review_reason: Option<String>,
+    pub exit_review_flagged_at: Option<NaiveDateTime>,
+    /// When an administrator last recorded an exit-review decision.
+    pub exit_review_cleared_at: Option<NaiveDateTime>,
 }
 
 impl MerchantRow {
@@ -110,6 +117,8 @@ pub struct MerchantChanges<'a> {
     pub agreement_end: Option<NaiveDate>,
     pub badge_no: Option<&'a str>,
     pub updated_at: Option<NaiveDateTime>,
+    /// Set on the first activation only (the caller passes the existing date otherwise).
+    pub admitted_at: Option<NaiveDateTime>,
 }
 
 pub async fn insert(conn: &mut Conn<'_>, new: &NewMerchant<'_>) -> QueryResult<MerchantRow> {
@@ -185,6 +194,8 @@ pub struct MerchantFilter {
     pub any_capability: bool,
     /// Bounding box `(min_lat, max_lat, min_lng, max_lng)`.
     pub bbox: Option<(f64, f64, f64, f64)>,
+    /// Only merchants flagged for exit review (`true`) or only those not (`false`).
+    pub flagged: Option<bool>,
 }
 
 /// Escapes `%`, `_` and `\` for a `LIKE ... ESCAPE '\'` pattern.
@@ -241,6 +252,11 @@ macro_rules! filtered_merchants {
         if filter.any_capability {
             query = query.filter(merchants::emergency_capabilities.ne(","));
         }
+        match filter.flagged {
+            Some(true) => query = query.filter(merchants::exit_review_flagged_at.is_not_null()),
+            Some(false) => query = query.filter(merchants::exit_review_flagged_at.is_null()),
+            None => {}
+        }
         if let Some((min_lat, max_lat, min_lng, max_lng)) = filter.bbox {
             query = query
                 .filter(merchants::latitude.between(min_lat, max_lat))
@@ -278,6 +294,71 @@ pub async fn positions(
         .select((merchants::id, merchants::latitude, merchants::longitude))
         .load(c)
         .await)
+}
+
+// ---- exit review ----
+
+/// The merchant, locked until the transaction ends (PostgreSQL: `FOR UPDATE`; SQLite
+/// transactions already hold the write lock), for read-then-write changes.
+pub async fn find_for_update(
+    conn: &mut Conn<'_>,
+    id: MerchantId,
+) -> QueryResult<Option<MerchantRow>> {
+    match conn {
+        Conn::Pg(c) => merchants::table
+            .find(id)
+            .select(MerchantRow::as_select())
+            .for_update()
+            .first(&mut **c)
+            .await
+            .optional(),
+        Conn::Sqlite(c) => merchants::table
+            .find(id)
+            .select(MerchantRow::as_select())
+            .first(&mut **c)
+            .await
+            .optional(),
+    }
+}
+
+/// Sets the exit-review flag; never touches the status.
+pub async fn set_exit_review_flag(
+    conn: &mut Conn<'_>,
+    id: MerchantId,
+    reason: &str,
+    flagged_at: NaiveDateTime,
+) -> QueryResult<MerchantRow> {
+    with_conn!(conn, |c| diesel::update(merchants::table.find(id))
+        .set((
+            merchants::exit_review_reason.eq(Some(reason)),
+            merchants::exit_review_flagged_at.eq(Some(flagged_at)),
+        ))
+        .returning(MerchantRow::as_returning())
+        .get_result(c)
+        .await)
+}
+
+/// Clears the flag after an administrator's decision; later complaints count afresh.
+/// `None` when the merchant was not flagged (any more).
+pub async fn clear_exit_review_flag(
+    conn: &mut Conn<'_>,
+    id: MerchantId,
+    at: NaiveDateTime,
+) -> QueryResult<Option<MerchantRow>> {
+    with_conn!(conn, |c| diesel::update(
+        merchants::table
+            .filter(merchants::id.eq(id))
+            .filter(merchants::exit_review_flagged_at.is_not_null()),
+    )
+    .set((
+        merchants::exit_review_reason.eq(None::<String>),
+        merchants::exit_review_flagged_at.eq(None::<NaiveDateTime>),
+        merchants::exit_review_cleared_at.eq(Some(at)),
+    ))
+    .returning(MerchantRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
 }
 
 // ---- reviews ----

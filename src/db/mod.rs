@@ -7,12 +7,16 @@ pub mod audit;
 pub mod auth_failures;
 pub mod beneficiaries;
 pub mod cards;
+pub mod complaints;
+pub mod exports;
 pub mod ids;
+pub mod inspections;
 pub mod merchants;
 pub mod offers;
 pub mod regions;
 pub mod schema;
 pub mod staff;
+pub mod stats;
 
 use std::time::Duration;
 

@@ -2,8 +2,8 @@
 
 use chrono::NaiveDateTime;
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, NullableExpressionMethods, OptionalExtension,
-    QueryDsl, QueryResult, SelectableHelper,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
+    OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
 };
 use diesel_async::RunQueryDsl;
 
@@ -62,6 +62,28 @@ pub async fn find_offer(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<Option<
     with_conn!(conn, |c| offers::table
         .find(id)
         .select(OfferRow::as_select())
+        .first(c)
+        .await
+        .optional())
+}
+
+/// A merchant and, when it is theirs, one of its offers, in one round trip (the
+/// redemption path): `None` when there is no such merchant.
+pub async fn merchant_with_offer(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    offer: OfferId,
+) -> QueryResult<Option<(super::merchants::MerchantRow, Option<OfferRow>)>> {
+    use super::merchants::MerchantRow;
+    use super::schema::merchants;
+    with_conn!(conn, |c| merchants::table
+        .left_join(
+            offers::table.on(offers::merchant_id
+                .eq(merchants::id)
+                .and(offers::id.eq(offer)))
+        )
+        .filter(merchants::id.eq(merchant))
+        .select((MerchantRow::as_select(), Option::<OfferRow>::as_select()))
         .first(c)
         .await
         .optional())
@@ -131,7 +153,9 @@ pub async fn active_offers_of(
         .await)
 }
 
-/// Takes one from the offer's total quota; `false` when it is exhausted.
+/// Takes one from the offer's total quota; `false` when it is exhausted. Only for
+/// offers with a quota: the conditional update locks the offer's row until the commit,
+/// so every redemption of the offer queues behind the one before it.
 pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<bool> {
     let changed = with_conn!(conn, |c| diesel::update(
         offers::table.filter(offers::id.eq(id)).filter(
@@ -150,11 +174,31 @@ pub async fn give_back_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<()
     with_conn!(conn, |c| diesel::update(
         offers::table
             .filter(offers::id.eq(id))
+            .filter(offers::total_quota.is_not_null())
             .filter(offers::used_total.gt(0))
     )
     .set(offers::used_total.eq(offers::used_total - 1))
     .execute(c)
     .await)?;
+    Ok(())
+}
+
+/// Completed redemptions of an offer: what `used_total` starts from when an unlimited
+/// offer (whose redemptions are not counted on its row) is given a quota.
+pub async fn completed_redemptions(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<i64> {
+    with_conn!(conn, |c| redemptions::table
+        .filter(redemptions::offer_id.eq(id))
+        .filter(redemptions::status.eq("completed"))
+        .count()
+        .get_result(c)
+        .await)
+}
+
+pub async fn set_used_total(conn: &mut Conn<'_>, id: OfferId, used: i64) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::update(offers::table.find(id))
+        .set(offers::used_total.eq(used))
+        .execute(c)
+        .await)?;
     Ok(())
 }
 
@@ -324,6 +368,11 @@ pub struct RedemptionRow {
     pub void_reason: Option<String>,
     pub voided_at: Option<NaiveDateTime>,
     pub redeemed_at: NaiveDateTime,
+    /// Copied at redemption time for the figures (they never change afterwards).
+    pub holder_category: String,
+    pub card_product: String,
+    pub offer_kind: String,
+    pub merchant_category: String,
 }
 
 pub async fn insert_redemption(conn: &mut Conn<'_>, row: &RedemptionRow) -> QueryResult<()> {

@@ -95,6 +95,10 @@ diesel::table! {
         badge_no -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        admitted_at -> Nullable<Timestamp>,
+        exit_review_reason -> Nullable<Text>,
+        exit_review_flagged_at -> Nullable<Timestamp>,
+        exit_review_cleared_at -> Nullable<Timestamp>,
     }
 }
 
@@ -267,6 +271,10 @@ diesel::table! {
         void_reason -> Nullable<Text>,
         voided_at -> Nullable<Timestamp>,
         redeemed_at -> Timestamp,
+        holder_category -> Text,
+        card_product -> Text,
+        offer_kind -> Text,
+        merchant_category -> Text,
     }
 }
 
@@ -296,6 +304,58 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    complaints (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        beneficiary_id -> DbUuid,
+        redemption_id -> Nullable<DbUuid>,
+        region_code -> Text,
+        rating -> Integer,
+        content -> Text,
+        status -> Text,
+        outcome -> Nullable<Text>,
+        resolution_comment -> Nullable<Text>,
+        resolved_by -> Nullable<DbUuid>,
+        resolved_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    inspections (id) {
+        id -> DbUuid,
+        region_code -> Text,
+        sample_size -> Integer,
+        seed -> BigInt,
+        population -> Integer,
+        created_by -> Nullable<DbUuid>,
+        created_by_label -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    inspection_items (inspection_id, merchant_id) {
+        inspection_id -> DbUuid,
+        merchant_id -> DbUuid,
+        position -> Integer,
+        outcome -> Nullable<Text>,
+        notes -> Nullable<Text>,
+        recorded_by -> Nullable<DbUuid>,
+        recorded_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(offers -> merchants (merchant_id));
 diesel::joinable!(redemptions -> offers (offer_id));
 diesel::joinable!(cards -> beneficiaries (beneficiary_id));
@@ -303,6 +363,9 @@ diesel::joinable!(cards -> card_products (product));
 diesel::joinable!(merchants -> regions (region_code));
 diesel::joinable!(merchant_reviews -> merchants (merchant_id));
 diesel::joinable!(merchant_objections -> merchants (merchant_id));
+diesel::joinable!(complaints -> merchants (merchant_id));
+diesel::joinable!(inspection_items -> merchants (merchant_id));
+diesel::joinable!(inspection_items -> inspections (inspection_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     regions,
@@ -320,5 +383,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     terminals,
     redemptions,
     holder_usage,
-    idempotency_keys
+    idempotency_keys,
+    complaints,
+    inspections,
+    inspection_items
 );

@@ -49,6 +49,7 @@ pub mod credit_code;
 pub mod id_number;
 pub mod merchant;
 pub mod offer;
+pub mod oversight;
 pub mod phone;
 pub mod region;
 pub mod staff;

@@ -18,6 +18,7 @@ use crate::domain::merchant::{
     self as rules, Action, EmergencyCapability, MerchantCategory, MerchantStatus, ObjectionOutcome,
     Verdict,
 };
+use crate::domain::oversight::ExitReviewDecision;
 use crate::domain::{china_now, china_today, phone, RegionCode, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Json;
@@ -29,6 +30,12 @@ use crate::startup::AppState;
 // ---------- views ----------
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房",
+    "kind": "enterprise", "credit_code": "91440303MA5G2K7Q3P", "category": "pharmacy", "region_code": "440303",
+    "status": "active", "contact_name": "李明", "contact_phone_masked": "138****5678",
+    "notice_ends_at": "2026-11-29T08:00:00Z", "agreement_end": "2029-11-30", "badge_no": "YJ-440303-2026-00001",
+    "created_at": "2026-11-20T02:15:00Z", "updated_at": "2026-12-01T01:00:00Z",
+    "admitted_at": "2026-12-01T01:00:00Z", "exit_review": null}))]
 pub struct MerchantSummary {
     pub id: MerchantId,
     pub name: String,
@@ -45,6 +52,29 @@ pub struct MerchantSummary {
     pub badge_no: Option<String>,
     pub created_at: chrono::DateTime<chrono::Utc>,
     pub updated_at: chrono::DateTime<chrono::Utc>,
+    /// First admission (准入): the first activation, kept through renewals.
+    pub admitted_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Set while the merchant is flagged for exit review (退出复核); null otherwise.
+    pub exit_review: Option<ExitReviewView>,
+}
+
+/// Why and since when a merchant is flagged for exit review.
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"reason": "average rating 1.67 below 3.00 (3 complaints from 3 holders in 90 days)",
+    "flagged_at": "2026-12-05T06:00:00Z"}))]
+pub struct ExitReviewView {
+    /// Every reason raised since the last decision, separated by `; `.
+    pub reason: String,
+    pub flagged_at: chrono::DateTime<chrono::Utc>,
+}
+
+impl ExitReviewView {
+    pub fn of(row: &MerchantRow) -> Option<ExitReviewView> {
+        row.exit_review_flagged_at.map(|at| ExitReviewView {
+            reason: row.exit_review_reason.clone().unwrap_or_default(),
+            flagged_at: utc(at),
+        })
+    }
 }
 
 impl From<&MerchantRow> for MerchantSummary {
@@ -64,6 +94,8 @@ impl From<&MerchantRow> for MerchantSummary {
             badge_no: row.badge_no.clone(),
             created_at: utc(row.created_at),
             updated_at: utc(row.updated_at),
+            admitted_at: row.admitted_at.map(utc),
+            exit_review: ExitReviewView::of(row),
         }
     }
 }
@@ -108,6 +140,11 @@ impl From<ObjectionRow> for ObjectionView {
 
 /// One entry of the audit log.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f5-2b41-7c3e-8d10-5f6e7a8b9c01", "actor": "luohu.admin",
+    "actor_id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e01", "action": "merchant.approve", "entity_type": "merchant",
+    "entity_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "region_code": "440303", "before_status": "under_review",
+    "after_status": "public_notice", "reason": "各部门联审通过，同意进入社会公示",
+    "details": {"notice_ends_at": "2026-11-29T08:00:00Z", "notice_days": 7}, "created_at": "2026-11-22T08:00:00Z"}))]
 pub struct AuditView {
     pub id: db::AuditId,
     pub actor: String,
@@ -151,8 +188,51 @@ pub struct ReviewProgress {
     pub complete: bool,
 }
 
+/// The example of [`MerchantDetail`], in parts (one `json!` of it all is too deep).
+fn merchant_detail_example() -> serde_json::Value {
+    let merchant = "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f";
+    let reviews = serde_json::json!([
+        {"id": "0193a8f4-1c2d-7e3f-9a0b-1c2d3e4f5a01", "department": "civil_affairs", "verdict": "pass",
+            "comment": "拥军措施具体可行", "reviewer": "luohu.civil", "created_at": "2026-11-21T03:10:00Z", "current": true},
+        {"id": "0193a8f4-1c2d-7e3f-9a0b-1c2d3e4f5a02", "department": "market_regulation", "verdict": "pass",
+            "comment": "证照齐全，无不良记录", "reviewer": "luohu.market", "created_at": "2026-11-21T06:30:00Z", "current": true}]);
+    let history = serde_json::json!([
+        {"id": "0193a8f5-2b41-7c3e-8d10-5f6e7a8b9c01", "actor": "public", "actor_id": null, "action": "merchant.apply",
+            "entity_type": "merchant", "entity_id": merchant, "region_code": "440303",
+            "before_status": null, "after_status": "pending", "reason": null,
+            "details": {"name": "深圳市罗湖区拥军大药房", "kind": "enterprise", "category": "pharmacy"},
+            "created_at": "2026-11-20T02:15:00Z"},
+        {"id": "0193a8f5-2b41-7c3e-8d10-5f6e7a8b9c02", "actor": "luohu.civil", "actor_id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e02",
+            "action": "merchant.record_review", "entity_type": "merchant", "entity_id": merchant,
+            "region_code": "440303", "before_status": "pending", "after_status": "under_review", "reason": null,
+            "details": {"department": "civil_affairs", "verdict": "pass"}, "created_at": "2026-11-21T03:10:00Z"},
+        {"id": "0193a8f5-2b41-7c3e-8d10-5f6e7a8b9c03", "actor": "luohu.market", "actor_id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e03",
+            "action": "merchant.record_review", "entity_type": "merchant", "entity_id": merchant,
+            "region_code": "440303", "before_status": "under_review", "after_status": "under_review", "reason": null,
+            "details": {"department": "market_regulation", "verdict": "pass"}, "created_at": "2026-11-21T06:30:00Z"}]);
+    let mut detail = serde_json::json!({"id": merchant, "name": "深圳市罗湖区拥军大药房",
+        "kind": "enterprise", "credit_code": "91440303MA5G2K7Q3P", "category": "pharmacy", "region_code": "440303",
+        "status": "under_review", "contact_name": "李明", "contact_phone_masked": "138****5678",
+        "notice_ends_at": null, "agreement_end": null, "badge_no": null,
+        "created_at": "2026-11-20T02:15:00Z", "updated_at": "2026-11-21T03:10:00Z",
+        "admitted_at": null, "exit_review": null});
+    let more = serde_json::json!({"legal_representative": "王建国", "contact_phone": "13812345678",
+        "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431, "longitude": 114.1182,
+        "services": "现役军人、退役军人购药九折", "measures": "设拥军优先窗口", "commitments": "明码标价，优先服务",
+        "emergency_capabilities": ["medical", "supplies"], "status_reason": null, "agreement_no": null,
+        "agreement_start": null,
+        "review_progress": {"missing": ["discipline_inspection", "human_resources", "emergency_management", "military"],
+            "failed": [], "complete": false},
+        "reviews": reviews, "objections": [], "history": history});
+    if let (Some(detail), serde_json::Value::Object(more)) = (detail.as_object_mut(), more) {
+        detail.extend(more);
+    }
+    detail
+}
+
 /// The full record an office works from.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = merchant_detail_example)]
 pub struct MerchantDetail {
     #[serde(flatten)]
     pub summary: MerchantSummary,
@@ -180,7 +260,7 @@ pub struct MerchantDetail {
 
 /// The merchant, if it lies in the caller's region; 404 otherwise, so that another
 /// region's merchants do not even seem to exist.
-async fn load_scoped(
+pub(crate) async fn load_scoped(
     conn: &mut Conn<'_>,
     admin: &AdminUser,
     id: MerchantId,
@@ -337,13 +417,27 @@ pub struct AdminMerchantQuery {
     pub category: Option<String>,
     /// Words in the name, address or services.
     pub q: Option<String>,
+    /// `true`: only merchants flagged for exit review; `false`: only those not flagged.
+    pub flagged: Option<bool>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
 
-/// Merchants in the caller's region subtree, newest first.
+/// Merchants in the caller's region subtree, newest first. `flagged=true` lists those
+/// flagged for exit review (退出复核), each with its `exit_review` reason.
 #[utoipa::path(tag = "admission", params(AdminMerchantQuery), security(("staff" = [])), responses(
-    (status = 200, body = Paged<MerchantSummary>),
+    (status = 200, body = Paged<MerchantSummary>, example = json!({"items": [
+        {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b02", "name": "深圳市罗湖区拥军便民超市", "kind": "individual_business",
+            "credit_code": "92440303MA5H8R2L4K", "category": "retail", "region_code": "440303", "status": "public_notice",
+            "contact_name": "陈小红", "contact_phone_masked": "139****6789", "notice_ends_at": "2026-12-08T02:00:00Z",
+            "agreement_end": null, "badge_no": null, "created_at": "2026-11-24T01:20:00Z", "updated_at": "2026-12-01T02:00:00Z",
+            "admitted_at": null, "exit_review": null},
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房", "kind": "enterprise",
+            "credit_code": "91440303MA5G2K7Q3P", "category": "pharmacy", "region_code": "440303", "status": "active",
+            "contact_name": "李明", "contact_phone_masked": "138****5678", "notice_ends_at": "2026-11-29T08:00:00Z",
+            "agreement_end": "2029-11-30", "badge_no": "YJ-440303-2026-00001", "created_at": "2026-11-20T02:15:00Z",
+            "updated_at": "2026-12-01T01:00:00Z", "admitted_at": "2026-12-01T01:00:00Z", "exit_review": null}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
 #[get("/admin/merchants")]
 pub async fn list_merchants(
@@ -359,6 +453,7 @@ pub async fn list_merchants(
     .collect(&mut errors);
     let mut filter = MerchantFilter {
         today: Some(china_today()),
+        flagged: query.flagged,
         ..Default::default()
     };
     if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
@@ -640,7 +735,7 @@ async fn simple_change(
     let merchant = load_scoped(&mut conn, admin, id).await?;
     let updated = conn
         .transaction(async |tx| {
-            apply_change(
+            let updated = apply_change(
                 tx,
                 admin,
                 &merchant,
@@ -651,7 +746,21 @@ async fn simple_change(
                     details: None,
                 },
             )
-            .await
+            .await?;
+            // Suspending or revoking is an exit-review decision too: the flag clears.
+            let decision = match action {
+                Action::Suspend => Some(ExitReviewDecision::Suspend),
+                Action::Revoke => Some(ExitReviewDecision::Revoke),
+                _ => None,
+            };
+            match decision {
+                Some(decision) if updated.exit_review_flagged_at.is_some() => {
+                    Ok(clear_exit_review(tx, admin, &updated, decision, &reason)
+                        .await?
+                        .unwrap_or(updated))
+                }
+                _ => Ok::<_, ApiError>(updated),
+            }
         })
         .await?;
     invalidate(state, updated.id).await;
@@ -709,6 +818,144 @@ reason_route!(
     "Revokes a merchant (退出): active, suspended or expired. Terminal.",
     "revoke_merchant"
 );
+
+// ---------- exit review (退出复核) ----------
+
+/// Clears `merchant`'s exit-review flag after `decision`, with its audit entry; in the
+/// caller's transaction. Complaints filed before now no longer count towards a flag.
+/// `None` when the merchant was not flagged (any more).
+async fn clear_exit_review(
+    tx: &mut Conn<'_>,
+    admin: &AdminUser,
+    merchant: &MerchantRow,
+    decision: ExitReviewDecision,
+    reason: &str,
+) -> ApiResult<Option<MerchantRow>> {
+    let Some(cleared) = merchants::clear_exit_review_flag(tx, merchant.id, db::now()).await? else {
+        return Ok(None);
+    };
+    audit::record(
+        tx,
+        &admin.actor(),
+        AuditEntry {
+            action: "merchant.exit_review",
+            entity_type: "merchant",
+            entity_id: merchant.id.to_string(),
+            region_code: Some(&merchant.region_code),
+            // A status change that goes with the decision has its own entry.
+            reason: Some(reason),
+            details: Some(serde_json::json!({"decision": decision,
+                "flag_reason": merchant.exit_review_reason,
+                "flagged_at": merchant.exit_review_flagged_at.map(utc)})),
+            ..Default::default()
+        },
+    )
+    .await?;
+    Ok(Some(cleared))
+}
+
+fn not_flagged(merchant: &MerchantRow) -> ApiError {
+    ApiError::conflict(
+        "not_flagged",
+        "the merchant is not flagged for exit review; suspend or revoke it directly",
+    )
+    .with(
+        "exit_review_cleared_at",
+        merchant
+            .exit_review_cleared_at
+            .map(|at| utc(at).to_rfc3339()),
+    )
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"decision": "retain", "reason": "投诉经调解已处理，商户已整改，予以保留"}))]
+pub struct ExitReviewRequest {
+    /// `retain`, `suspend` or `revoke`.
+    pub decision: Option<String>,
+    /// Why; required, and kept in the audit log.
+    pub reason: Option<String>,
+}
+
+/// Records the decision on a merchant flagged for exit review (退出复核): `retain` keeps
+/// it as it is, `suspend` and `revoke` carry out that transition. Either way the flag
+/// clears, and only complaints filed afterwards count towards a new one.
+#[utoipa::path(tag = "oversight", params(("id" = MerchantId, Path)), request_body = ExitReviewRequest,
+    security(("staff" = [])), responses(
+    (status = 200, body = MerchantDetail),
+    (status = 403, body = crate::error::Problem, description = "`forbidden`: region or super admins only"),
+    (status = 404, body = crate::error::Problem, description = "`merchant_not_found` (also outside your region)"),
+    (status = 409, body = crate::error::Problem, description = "`not_flagged` (with `exit_review_cleared_at`, the last decision, or null): nothing to decide; `invalid_transition` (with `current_status`)"),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+#[post("/admin/merchants/{id}/exit-review")]
+#[tracing::instrument(name = "exit_review", skip_all, fields(merchant_id = %id))]
+pub async fn exit_review(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<MerchantId>,
+    body: Json<ExitReviewRequest>,
+) -> ApiResult<web::Json<MerchantDetail>> {
+    require_decider(&admin)?;
+    let mut errors = Vec::new();
+    let decision = match body.decision.as_deref().map(ExitReviewDecision::parse) {
+        Some(Some(d)) => Some(d),
+        Some(None) => {
+            errors.push(FieldError::new(
+                "decision",
+                "must be retain, suspend or revoke",
+            ));
+            None
+        }
+        None => {
+            errors.push(FieldError::new("decision", "is required"));
+            None
+        }
+    };
+    let reason = text(&mut errors, "reason", body.reason.as_deref(), true, 2000);
+    let (decision, reason) = match (decision, reason) {
+        (Some(d), Some(r)) if errors.is_empty() => (d, r),
+        _ => return Err(ApiError::validation(errors)),
+    };
+    let mut pooled = state.db.get().await?;
+    let mut conn = pooled.conn();
+    let merchant = load_scoped(&mut conn, &admin, *id).await?;
+    if merchant.exit_review_flagged_at.is_none() {
+        return Err(not_flagged(&merchant));
+    }
+    if let Some(action) = decision.action() {
+        rules::transition(merchant.effective_status(china_today()), action)
+            .map_err(invalid_transition)?;
+    }
+    let updated = conn
+        .transaction(async |tx| {
+            let changed = match decision.action() {
+                Some(action) => Some(
+                    apply_change(
+                        tx,
+                        &admin,
+                        &merchant,
+                        Change {
+                            action,
+                            reason: Some(&reason),
+                            changes: MerchantChanges::default(),
+                            details: Some(serde_json::json!({"exit_review": decision})),
+                        },
+                    )
+                    .await?,
+                ),
+                None => None,
+            };
+            let before = changed.as_ref().unwrap_or(&merchant);
+            clear_exit_review(tx, &admin, before, decision, &reason)
+                .await?
+                .ok_or_else(|| not_flagged(&merchant))
+        })
+        .await?;
+    if decision.action().is_some() {
+        invalidate(&state, updated.id).await;
+    }
+    tracing::info!(merchant_id = %updated.id, decision = decision.as_str(), "exit review decided");
+    Ok(web::Json(detail(&mut conn, &state, updated).await?))
+}
 
 // ---------- objections ----------
 
@@ -933,6 +1180,8 @@ pub async fn activate(
                         agreement_start: Some(start),
                         agreement_end: Some(end),
                         badge_no: Some(&badge),
+                        // The first activation is the admission; a renewal keeps its date.
+                        admitted_at: Some(merchant.admitted_at.unwrap_or_else(db::now)),
                         ..Default::default()
                     },
                     details: Some(
@@ -1004,6 +1253,10 @@ pub struct RosterQuery {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房",
+    "category": "pharmacy", "region_code": "440303", "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431,
+    "longitude": 114.1182, "contact_name": "李明", "contact_phone": "13812345678",
+    "emergency_capabilities": ["medical", "supplies"], "badge_no": "YJ-440303-2026-00001"}))]
 pub struct RosterEntry {
     pub id: MerchantId,
     pub name: String,
@@ -1021,7 +1274,16 @@ pub struct RosterEntry {
 
 /// Active merchants able to serve an emergency capability (急时战时), with contacts.
 #[utoipa::path(tag = "admission", params(RosterQuery), security(("staff" = [])), responses(
-    (status = 200, body = Paged<RosterEntry>),
+    (status = 200, body = Paged<RosterEntry>, example = json!({"items": [
+        {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b03", "name": "深圳市顺达拥军物流有限公司", "category": "transport",
+            "region_code": "440303", "address": "深圳市罗湖区笋岗东路3002号", "latitude": 22.5622, "longitude": 114.1047,
+            "contact_name": "赵志强", "contact_phone": "13698765432", "emergency_capabilities": ["transport", "logistics"],
+            "badge_no": "YJ-440303-2026-00002"},
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房", "category": "pharmacy",
+            "region_code": "440303", "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431, "longitude": 114.1182,
+            "contact_name": "李明", "contact_phone": "13812345678", "emergency_capabilities": ["medical", "supplies"],
+            "badge_no": "YJ-440303-2026-00001"}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
 #[get("/admin/emergency-roster")]
 pub async fn emergency_roster(

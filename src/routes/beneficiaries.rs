@@ -354,7 +354,16 @@ pub struct BeneficiaryQuery {
 
 /// Beneficiaries in the caller's region subtree.
 #[utoipa::path(tag = "beneficiaries", params(BeneficiaryQuery), security(("staff" = [])), responses(
-    (status = 200, body = Paged<BeneficiaryView>),
+    (status = 200, body = Paged<BeneficiaryView>, example = json!({"items": [
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e72", "name": "王丽华", "id_number_masked": "4403**********3526",
+            "phone_masked": "139****8826", "category": "military_family", "honors": [], "region_code": "440303",
+            "primary_beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e71", "relation": "配偶",
+            "created_at": "2026-11-22T08:05:00Z", "updated_at": "2026-11-22T08:05:00Z"},
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e71", "name": "刘建军", "id_number_masked": "1405**********0017",
+            "phone_masked": "136****2468", "category": "active_duty", "honors": ["second_class_merit"],
+            "region_code": "440303", "primary_beneficiary_id": null, "relation": null,
+            "created_at": "2026-11-22T08:04:00Z", "updated_at": "2026-11-22T08:04:00Z"}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
 #[get("/admin/beneficiaries")]
 pub async fn list(
@@ -629,7 +638,8 @@ pub struct ImportUpload {
 /// Imports beneficiaries from a CSV or XLSX file. Rows match existing people by ID
 /// number; importing the same file twice changes nothing the second time.
 #[utoipa::path(tag = "beneficiaries", params(ImportQuery),
-    request_body(content = ImportUpload, content_type = "multipart/form-data"),
+    request_body(content = ImportUpload, content_type = "multipart/form-data",
+        example = json!({"file": "(binary) 罗湖区优抚对象名录.xlsx", "mode": "partial"})),
     security(("staff" = [])), responses(
     (status = 200, body = crate::import::ImportReport, description = "what was (or, with all_or_nothing and a bad row, was not) stored"),
     (status = 413, body = crate::error::Problem, description = "`payload_too_large`"),

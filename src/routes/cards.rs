@@ -153,6 +153,10 @@ pub async fn create_product(
 // ---------- cards ----------
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c01", "card_no": "8860123456789017",
+    "beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "product": "general", "status": "active",
+    "status_reason": null, "version": 1, "issued_at": "2026-11-22T08:00:00Z", "expires_at": "2031-11-22T08:00:00Z",
+    "activated": true, "replaced_by": null}))]
 pub struct CardView {
     pub id: CardId,
     pub card_no: String,
@@ -190,7 +194,7 @@ impl From<&CardRow> for CardView {
 
 /// A new card, with its one-time activation code (shown only here).
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "card_no": "8860123456789012",
+#[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "card_no": "8860123456789017",
     "beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "product": "general", "status": "active",
     "status_reason": null, "version": 1, "issued_at": "2026-11-22T08:00:00Z", "expires_at": "2031-11-22T08:00:00Z",
     "activated": false, "replaced_by": null, "activation_code": "K7M2Q9XH4P"}))]
@@ -387,7 +391,16 @@ pub struct CardQuery {
 
 /// Cards of beneficiaries in the caller's region.
 #[utoipa::path(tag = "cards", params(CardQuery), security(("staff" = [])), responses(
-    (status = 200, body = Paged<CardView>)))]
+    (status = 200, body = Paged<CardView>, example = json!({"items": [
+        {"id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c02", "card_no": "8860987654321090",
+            "beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "product": "general", "status": "active",
+            "status_reason": null, "version": 1, "issued_at": "2026-11-25T03:00:00Z", "expires_at": "2031-11-25T03:00:00Z",
+            "activated": false, "replaced_by": null},
+        {"id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c01", "card_no": "8860123456789017",
+            "beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "product": "general", "status": "revoked",
+            "status_reason": "卡片遗失，补发新卡", "version": 3, "issued_at": "2026-11-22T08:00:00Z",
+            "expires_at": "2031-11-22T08:00:00Z", "activated": true, "replaced_by": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c02"}],
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/cards")]
 pub async fn list(
     state: web::Data<AppState>,

@@ -7,12 +7,15 @@ use utoipa::ToSchema;
 use crate::startup::AppState;
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ok"}))]
 pub struct Health {
     #[schema(example = "ok")]
     pub status: &'static str,
 }
 
 #[derive(Serialize, ToSchema)]
+#[schema(example = json!({"status": "ready", "database": "ok", "cache": "ok",
+    "database_backend": "postgresql", "cache_backend": "redis"}))]
 pub struct Readiness {
     /// `ready` or `unavailable`.
     #[schema(example = "ready")]
@@ -56,7 +59,15 @@ pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// Prometheus metrics (text exposition format).
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String)))]
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "text/plain", body = String,
+    example = "# HELP yongjun_http_requests_total HTTP requests by route and status\n\
+# TYPE yongjun_http_requests_total counter\n\
+yongjun_http_requests_total{method=\"POST\",route=\"/api/v1/pos/verify\",status=\"200\"} 1824\n\
+# HELP yongjun_dependency_state Pool sizes and dependency health (1 up, 0 down)\n\
+# TYPE yongjun_dependency_state gauge\n\
+yongjun_dependency_state{name=\"cache_up\"} 1\n\
+yongjun_dependency_state{name=\"db_pool_available\"} 14\n\
+yongjun_dependency_state{name=\"db_pool_size\"} 16\n")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     let text = state.metrics.render(&state).await;
@@ -66,7 +77,8 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 }
 
 /// This API's contract.
-#[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/yaml", body = String)))]
+#[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/yaml", body = String,
+    example = "openapi: 3.1.0\ninfo:\n  title: Yongjun (拥军) API\n  version: 1.0.0\npaths:\n  /healthz:\n    get:\n      tags:\n      - operations\n      operationId: healthz\n")))]
 #[get("/openapi.yaml")]
 pub async fn openapi_yaml(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok()

@@ -17,7 +17,7 @@ pub const ACTIVATION_WINDOW_SECS: i64 = 15 * 60;
 const ACTIVATION_SCOPE: &str = "activation";
 
 #[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"card_no": "8860123456789012", "activation_code": "K7M2Q9XH4P"}))]
+#[schema(example = json!({"card_no": "8860123456789017", "activation_code": "K7M2Q9XH4P"}))]
 pub struct ActivateRequest {
     pub card_no: String,
     pub activation_code: String,
@@ -108,6 +108,7 @@ pub async fn activate(
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"refresh_token": "eyJhbGciOiJIUzI1NiJ9…"}))]
 pub struct RefreshRequest {
     pub refresh_token: String,
 }
@@ -159,7 +160,7 @@ pub struct HolderInfo {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"card_no": "8860123456789012", "product": "general", "status": "active",
+#[schema(example = json!({"card_no": "8860123456789017", "product": "general", "status": "active",
     "expires_at": "2031-11-22T08:00:00Z", "holder": {"name": "张三明", "category": "veteran", "honors": ["third_class_merit"]}}))]
 pub struct HolderCard {
     pub card_no: String,

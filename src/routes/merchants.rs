@@ -621,7 +621,18 @@ pub(crate) async fn search(
 
 /// The public directory (社会拥军名录): active partners only.
 #[utoipa::path(tag = "directory", params(DirectoryQuery), responses(
-    (status = 200, body = Paged<PublicMerchant>),
+    (status = 200, body = Paged<PublicMerchant>, example = json!({"items": [
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房", "kind": "enterprise",
+            "category": "pharmacy", "region_code": "440303", "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431,
+            "longitude": 114.1182, "services": "现役军人、退役军人购药九折", "measures": "设拥军优先窗口",
+            "commitments": "明码标价，优先服务", "emergency_capabilities": ["medical", "supplies"],
+            "badge_no": "YJ-440303-2026-00001", "distance_km": 1.284},
+        {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b04", "name": "深圳市罗湖区拥军饭店", "kind": "enterprise",
+            "category": "dining", "region_code": "440303", "address": "深圳市罗湖区东门中路1011号", "latitude": 22.5480,
+            "longitude": 114.1236, "services": "军人及家属就餐立减", "measures": "设军人优先座位",
+            "commitments": "不降低菜品分量与质量", "emergency_capabilities": ["supplies"],
+            "badge_no": "YJ-440303-2026-00003", "distance_km": 2.051}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
 #[get("/merchants")]
 pub async fn directory(
@@ -715,6 +726,10 @@ pub fn merchant_not_found() -> ApiError {
 // ---------- public notice and objections ----------
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b02", "name": "深圳市罗湖区拥军便民超市",
+    "kind": "individual_business", "credit_code": "92440303MA5H8R2L4K", "category": "retail", "region_code": "440303",
+    "address": "深圳市罗湖区翠竹路2018号", "services": "军人及家属购物满100元减10元", "measures": "设拥军专柜",
+    "commitments": "让利不涨价", "emergency_capabilities": ["supplies"], "notice_ends_at": "2026-12-08T02:00:00Z"}))]
 pub struct PublicNotice {
     pub id: MerchantId,
     pub name: String,
@@ -741,7 +756,13 @@ pub struct NoticeQuery {
 }
 
 /// Merchants now in public notice (社会公示), with what the public needs to judge them.
-#[utoipa::path(tag = "directory", params(NoticeQuery), responses((status = 200, body = Paged<PublicNotice>)))]
+#[utoipa::path(tag = "directory", params(NoticeQuery), responses((status = 200, body = Paged<PublicNotice>,
+    example = json!({"items": [
+        {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b02", "name": "深圳市罗湖区拥军便民超市", "kind": "individual_business",
+            "credit_code": "92440303MA5H8R2L4K", "category": "retail", "region_code": "440303",
+            "address": "深圳市罗湖区翠竹路2018号", "services": "军人及家属购物满100元减10元", "measures": "设拥军专柜",
+            "commitments": "让利不涨价", "emergency_capabilities": ["supplies"], "notice_ends_at": "2026-12-08T02:00:00Z"}],
+        "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/public-notices")]
 pub async fn public_notices(
     state: web::Data<AppState>,
@@ -792,6 +813,7 @@ pub struct ObjectionRequest {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f8-6a7b-7c8d-9e0f-1a2b3c4d5e01", "status": "open"}))]
 pub struct ObjectionCreated {
     pub id: ObjectionId,
     #[schema(example = "open")]

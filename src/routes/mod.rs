@@ -6,12 +6,17 @@ pub mod audit;
 pub mod auth;
 pub mod beneficiaries;
 pub mod cards;
+pub mod complaints;
+pub mod evaluation;
+pub mod exports;
 pub mod health;
 pub mod holder;
+pub mod inspections;
 pub mod merchants;
 pub mod offers;
 pub mod pos;
 pub mod regions;
+pub mod stats;
 pub mod users;
 
 use serde::{Deserialize, Serialize};
@@ -170,6 +175,18 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(pos::merchant_redemptions)
         .service(pos::holder_redemptions)
         .service(pos::revocations)
+        // oversight
+        .service(stats::stats)
+        .service(exports::export)
+        .service(complaints::file_complaint)
+        .service(complaints::list_complaints)
+        .service(complaints::resolve_complaint)
+        .service(admin_merchants::exit_review)
+        .service(evaluation::evaluation)
+        .service(inspections::create_inspection)
+        .service(inspections::list_inspections)
+        .service(inspections::get_inspection)
+        .service(inspections::record_results)
         // staff accounts
         .service(users::create_user)
         .service(users::list_users)

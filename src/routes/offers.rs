@@ -58,7 +58,9 @@ pub struct OfferView {
     pub recurring_dates: Vec<String>,
     /// 限量; null: unlimited.
     pub total_quota: Option<i64>,
-    pub used_total: i64,
+    /// Redemptions counted against `total_quota`; null when unlimited (the figures in
+    /// `/admin/stats` count every redemption).
+    pub used_total: Option<i64>,
     pub remaining_total: Option<i64>,
     pub per_holder_limit: Option<i32>,
     pub per_holder_period: Option<String>,
@@ -88,7 +90,7 @@ impl From<&OfferRow> for OfferView {
             valid_until: row.valid_until.map(utc),
             recurring_dates: split_capabilities(&row.recurring_dates),
             total_quota: row.total_quota,
-            used_total: row.used_total,
+            used_total: row.total_quota.map(|_| row.used_total),
             remaining_total: row.total_quota.map(|q| (q - row.used_total).max(0)),
             per_holder_limit: row.per_holder_limit,
             per_holder_period: row.per_holder_period.clone(),
@@ -547,6 +549,12 @@ pub async fn update(
                 .with("current_status", "ended"),
         );
     }
+    // An unlimited offer's redemptions are not counted on its row: a new quota starts
+    // from what was already redeemed.
+    let quota_introduced = row.total_quota.is_none() && body.total_quota.is_some();
+    if quota_introduced {
+        row.used_total = offers::completed_redemptions(&mut conn, row.id).await?;
+    }
     apply_request(&mut conn, &mut row, &body).await?;
     if is_material(&body) && status != OfferStatus::PendingReview {
         let next = rules::offer_transition(status, OfferAction::Resubmit)
@@ -559,6 +567,9 @@ pub async fn update(
     let actor = staff.user.actor();
     conn.transaction(async |tx| {
         offers::save_offer(tx, &row).await?;
+        if quota_introduced {
+            offers::set_used_total(tx, row.id, row.used_total).await?;
+        }
         record_offer_change(
             tx,
             &actor,
@@ -576,6 +587,7 @@ pub async fn update(
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "门店装修，暂停两周"}))]
 pub struct OfferReasonRequest {
     pub reason: Option<String>,
 }
@@ -841,7 +853,23 @@ fn paged_listing(
 
 /// Active offers of active merchants, for anyone.
 #[utoipa::path(tag = "offers", params(OfferQuery), responses(
-    (status = 200, body = Paged<OfferListing>),
+    (status = 200, body = Paged<OfferListing>, example = json!({"items": [
+        {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
+            "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,
+            "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": [], "min_honor": null,
+            "companions_allowed": 0, "valid_from": "2026-11-30T16:00:00Z", "valid_until": null, "recurring_dates": [],
+            "total_quota": null, "used_total": null, "remaining_total": null, "per_holder_limit": null,
+            "per_holder_period": null, "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
+            "merchant_name": "深圳市罗湖区拥军大药房", "merchant_category": "pharmacy", "merchant_region_code": "440303", "distance_km": 1.284},
+        {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02", "merchant_id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b04",
+            "title": "军人就餐立减20元", "description": "现役军人、退役军人及家属凭卡就餐每单立减20元", "kind": "amount_off",
+            "percent_off": null, "amount_off_fen": 2000, "price_fen": null, "gift": null,
+            "eligible_categories": ["active_duty", "veteran", "military_family"], "min_honor": null, "companions_allowed": 2,
+            "valid_from": "2026-11-30T16:00:00Z", "valid_until": "2027-12-31T16:00:00Z", "recurring_dates": [],
+            "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
+            "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
+            "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303", "distance_km": 2.051}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
 #[get("/offers")]
 pub async fn public_list(
@@ -855,7 +883,23 @@ pub async fn public_list(
 
 /// The offers this holder may use now, with the uses left for them.
 #[utoipa::path(tag = "holder", params(OfferQuery), security(("holder" = [])), responses(
-    (status = 200, body = Paged<OfferListing>),
+    (status = 200, body = Paged<OfferListing>, example = json!({"items": [
+        {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
+            "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,
+            "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": [], "min_honor": null,
+            "companions_allowed": 0, "valid_from": "2026-11-30T16:00:00Z", "valid_until": null, "recurring_dates": [],
+            "total_quota": null, "used_total": null, "remaining_total": null, "per_holder_limit": null,
+            "per_holder_period": null, "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
+            "merchant_name": "深圳市罗湖区拥军大药房", "merchant_category": "pharmacy", "merchant_region_code": "440303", "remaining_for_holder": null},
+        {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02", "merchant_id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b04",
+            "title": "军人就餐立减20元", "description": "现役军人、退役军人及家属凭卡就餐每单立减20元", "kind": "amount_off",
+            "percent_off": null, "amount_off_fen": 2000, "price_fen": null, "gift": null,
+            "eligible_categories": ["active_duty", "veteran", "military_family"], "min_honor": null, "companions_allowed": 2,
+            "valid_from": "2026-11-30T16:00:00Z", "valid_until": "2027-12-31T16:00:00Z", "recurring_dates": [],
+            "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
+            "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
+            "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303", "remaining_for_holder": 3}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`")))]
 #[get("/holder/offers")]
 pub async fn holder_list(

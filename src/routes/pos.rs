@@ -2,6 +2,7 @@
 //! from the cache), idempotent quota-safe redemption, voids, and what a terminal needs
 //! to keep verifying offline.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{delete, get, post, web, FromRequest, HttpRequest, HttpResponse};
@@ -33,6 +34,9 @@ use crate::startup::AppState;
 /// How long a card snapshot may live in the cache (changes delete it at once).
 const CARD_TTL: Duration = Duration::from_secs(60);
 const MERCHANT_TTL: Duration = Duration::from_secs(60);
+/// How long this process keeps its own copy of a merchant snapshot at most (each use
+/// checks its version against the cache's first).
+pub const LOCAL_MERCHANT_TTL: Duration = Duration::from_secs(60);
 
 // ---------- terminals ----------
 
@@ -59,6 +63,12 @@ impl FromRequest for Terminal {
     fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
         let state = req.app_data::<web::Data<AppState>>().cloned();
         let key = bearer_token(req).map(str::to_owned);
+        // Known in process: no task, no database.
+        if let (Some(state), Some(key)) = (&state, &key) {
+            if let Some(entry) = state.terminals.get(&terminal_key_hash(state, key)) {
+                return Box::pin(std::future::ready(Ok(Terminal(entry))));
+            }
+        }
         // Spawned so a database call is never dropped half-way (see telemetry::observe).
         let lookup = actix_web::rt::spawn(async move {
             let state = state.ok_or_else(|| ApiError::internal(anyhow::anyhow!("no app state")))?;
@@ -86,6 +96,8 @@ impl FromRequest for Terminal {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "一号收银台",
+    "created_at": "2026-11-22T08:00:00Z"}))]
 pub struct TerminalView {
     pub id: TerminalId,
     pub name: String,
@@ -103,6 +115,7 @@ pub struct NewTerminalView {
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "一号收银台"}))]
 pub struct TerminalRequest {
     pub name: Option<String>,
 }
@@ -329,32 +342,52 @@ fn card_snapshot(
     }
 }
 
+/// A process's own copy of a merchant snapshot and the version token it was cached
+/// under.
+#[derive(Clone)]
+pub struct LocalMerchant {
+    version: Arc<str>,
+    snapshot: Arc<MerchantSnapshot>,
+}
+
 /// The card and merchant snapshots, and whether the token's id is already spent: one
 /// cache round trip when warm; the database fills what the cache lacks (or all of it
 /// while the cache is unreachable).
+///
+/// The merchant snapshot (with its offers, the largest entry) is also kept in process,
+/// beside the version token it was cached under; the round trip reads the token, not
+/// the snapshot. A change deletes the token with the snapshot before it answers, so no
+/// process uses its copy after that, whether or not it has heard the invalidation yet.
 async fn snapshots(
     state: &AppState,
     card: CardId,
     merchant: MerchantId,
     jti: &str,
-) -> ApiResult<(Option<CardSnapshot>, Option<MerchantSnapshot>, bool)> {
+) -> ApiResult<(Option<CardSnapshot>, Option<Arc<MerchantSnapshot>>, bool)> {
     let card_key = keys::card(&card);
-    let merchant_key = keys::merchant(&merchant);
+    let merchant_key = keys::pos_merchant(&merchant);
+    let version_key = keys::pos_merchant_version(&merchant);
     let cached = state
         .cache
-        .get_many(&[card_key.clone(), merchant_key.clone(), keys::jti(jti)])
+        .get_many(&[card_key.clone(), keys::jti(jti), version_key.clone()])
         .await;
-    let (mut card_snap, mut merchant_snap, mut spent, cache_up) = match &cached {
-        Ok(values) => (
-            values[0]
-                .as_deref()
-                .and_then(|v| serde_json::from_str::<CardSnapshot>(v).ok()),
-            values[1]
-                .as_deref()
-                .and_then(|v| serde_json::from_str::<MerchantSnapshot>(v).ok()),
-            values[2].is_some(),
-            true,
-        ),
+    let (mut card_snap, mut merchant_snap, mut spent, cache_up) = match cached {
+        Ok(values) => {
+            let mut values = values.into_iter();
+            let card_json = values.next().flatten();
+            let spent = values.next().flatten().is_some();
+            let version = values.next().flatten();
+            let merchant_snap = match version {
+                Some(version) => current_merchant(state, merchant, &merchant_key, version).await,
+                None => None,
+            };
+            (
+                card_json.and_then(|v| serde_json::from_str::<CardSnapshot>(&v).ok()),
+                merchant_snap,
+                spent,
+                true,
+            )
+        }
         Err(_) => (None, None, false, false),
     };
     if card_snap.is_none() || merchant_snap.is_none() || !cache_up {
@@ -372,8 +405,9 @@ async fn snapshots(
             if let Some(row) = db::merchants::find(&mut conn, merchant).await? {
                 let mut snap = MerchantSnapshot::of(&row);
                 snap.offers = offers::merchant_offers(&mut conn, merchant, Some("active")).await?;
+                let snap = Arc::new(snap);
                 if cache_up {
-                    set_json(state, &merchant_key, &snap, MERCHANT_TTL).await;
+                    cache_merchant(state, merchant, merchant_key, version_key, &snap).await;
                 }
                 merchant_snap = Some(snap);
             }
@@ -384,6 +418,57 @@ async fn snapshots(
         }
     }
     Ok((card_snap, merchant_snap, spent))
+}
+
+/// The merchant snapshot cached under `version`: this process's copy when it has that
+/// version, else the cached one (then kept here).
+async fn current_merchant(
+    state: &AppState,
+    merchant: MerchantId,
+    merchant_key: &str,
+    version: String,
+) -> Option<Arc<MerchantSnapshot>> {
+    if let Some(local) = state.merchant_snapshots.get(&merchant) {
+        if *local.version == *version {
+            return Some(local.snapshot);
+        }
+    }
+    let json = state.cache.get(merchant_key).await.ok().flatten()?;
+    let snapshot = Arc::new(serde_json::from_str::<MerchantSnapshot>(&json).ok()?);
+    state.merchant_snapshots.insert(
+        merchant,
+        LocalMerchant {
+            version: Arc::from(version),
+            snapshot: snapshot.clone(),
+        },
+    );
+    Some(snapshot)
+}
+
+/// Caches a merchant snapshot read from the database under a new version token, in the
+/// cache and in this process.
+async fn cache_merchant(
+    state: &AppState,
+    merchant: MerchantId,
+    merchant_key: String,
+    version_key: String,
+    snapshot: &Arc<MerchantSnapshot>,
+) {
+    let Ok(json) = serde_json::to_string(&**snapshot) else {
+        return;
+    };
+    let version = uuid::Uuid::new_v4().simple().to_string();
+    let entries = [(merchant_key, json), (version_key, version.clone())];
+    match state.cache.set_many(&entries, MERCHANT_TTL).await {
+        Ok(()) => state.merchant_snapshots.insert(
+            merchant,
+            LocalMerchant {
+                version: Arc::from(version),
+                snapshot: snapshot.clone(),
+            },
+        ),
+        Err(error) => tracing::warn!(%error, "cache write failed"),
+    }
 }
 
 async fn set_json<T: Serialize>(state: &AppState, key: &str, value: &T, ttl: Duration) {
@@ -540,7 +625,20 @@ fn usable_offers(
 
 /// Verifies a scanned card at this terminal's merchant. Spends nothing.
 #[utoipa::path(tag = "pos", request_body = VerifyRequest, security(("terminal" = [])), responses(
-    (status = 200, body = Verification, description = "`valid` with the holder and usable offers, or a `reason` and a message for the cashier"),
+    (status = 200, body = Verification, description = "`valid` with the holder and usable offers, or a `reason` and a message for the cashier",
+        examples(
+            ("valid" = (summary = "the card may be used here", value = json!({"valid": true,
+                "card": {"card_no_masked": "8860********9017", "product": "general", "expires_at": "2031-11-22T08:00:00Z"},
+                "holder": {"name_masked": "刘*军", "category": "active_duty", "honors": ["second_class_merit"]},
+                "offers": [{"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02", "merchant_id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b04",
+            "title": "军人就餐立减20元", "description": "现役军人、退役军人及家属凭卡就餐每单立减20元", "kind": "amount_off",
+            "percent_off": null, "amount_off_fen": 2000, "price_fen": null, "gift": null,
+            "eligible_categories": ["active_duty", "veteran", "military_family"], "min_honor": null, "companions_allowed": 2,
+            "valid_from": "2026-11-30T16:00:00Z", "valid_until": "2027-12-31T16:00:00Z", "recurring_dates": [],
+            "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
+            "channel": "in_store", "card_products": [], "status": "active", "status_reason": null, "remaining_for_holder": 3}]}))),
+            ("refused" = (summary = "the card may not be used", value = json!({"valid": false,
+                "reason": "card_suspended", "message": "该优待卡已暂停使用，请持卡人联系发卡单位"}))))),
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`: unknown or deleted terminal"),
     (status = 503, body = crate::error::Problem, description = "`service_unavailable`: the database is out of reach")))]
 #[post("/pos/verify")]
@@ -603,7 +701,8 @@ pub struct RedeemRequest {
 
 #[derive(Debug, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e71", "offer_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
-    "card_no_masked": "8860********1234", "discount_fen": 2560, "companions": 1, "redeemed_at": "2026-08-01T04:12:09Z",
+    "card_no_masked": "8860********9017", "bill_fen": 12800, "discount_fen": 2560, "companions": 1, "status": "completed",
+    "redeemed_at": "2026-08-01T04:12:09Z",
     "merchant_region_code": "440303", "holder_region_code": "140521"}))]
 pub struct RedemptionView {
     pub id: RedemptionId,
@@ -643,7 +742,7 @@ async fn redeem_in(
     state: &AppState,
     terminal: &TerminalEntry,
     req: &RedeemRequest,
-) -> ApiResult<(RedemptionRow, String)> {
+) -> ApiResult<(RedemptionRow, String, bool)> {
     let claims = state
         .qr_keys
         .verify(req.token.trim())
@@ -652,15 +751,13 @@ async fn redeem_in(
             QrError::Invalid => Reason::TokenInvalid.error(),
         })?;
     let now = db::now();
-    // Fresh rows, not snapshots: this is the write path.
-    let card = db::cards::find(tx, claims.sub)
+    // Fresh rows, not snapshots: this is the write path. Two joined reads (card with
+    // holder, merchant with offer) instead of four keep the transaction short.
+    let (card, beneficiary) = db::cards::find_with_holder(tx, claims.sub)
         .await?
         .ok_or_else(|| Reason::TokenInvalid.error())?;
     // The holder's usage is not read here: the per-holder limit is enforced by its own
     // conditional update below.
-    let beneficiary = db::beneficiaries::find(tx, card.beneficiary_id)
-        .await?
-        .ok_or_else(|| Reason::TokenInvalid.error())?;
     let snapshot = card_snapshot(&card, beneficiary, Vec::new());
     if let Some(reason) = snapshot.refusal(now) {
         return Err(reason.error());
@@ -668,18 +765,15 @@ async fn redeem_in(
     if card.version != claims.ver {
         return Err(Reason::TokenInvalid.error());
     }
-    let merchant = db::merchants::find(tx, terminal.merchant_id)
+    let (merchant, offer) = offers::merchant_with_offer(tx, terminal.merchant_id, req.offer_id)
         .await?
-        .filter(|m| m.effective_status(china_today()) == MerchantStatus::Active)
+        .filter(|(m, _)| m.effective_status(china_today()) == MerchantStatus::Active)
         .ok_or_else(|| Reason::MerchantInactive.error())?;
     // A spent token is caught by the unique `jti` of the redemption insert below (and
     // the savepoint undoes what came before it); no separate look-up.
-    let offer: OfferRow = offers::find_offer(tx, req.offer_id)
-        .await?
-        .filter(|o| o.merchant_id == merchant.id)
-        .ok_or_else(|| {
-            ApiError::unprocessable("offer_not_active", "this merchant has no such offer")
-        })?;
+    let offer: OfferRow = offer.ok_or_else(|| {
+        ApiError::unprocessable("offer_not_active", "this merchant has no such offer")
+    })?;
     let rules = OfferRules::of(&offer);
     if !available_now(&offer, &rules, now) {
         return Err(ApiError::unprocessable(
@@ -742,6 +836,10 @@ async fn redeem_in(
         void_reason: None,
         voided_at: None,
         redeemed_at: now,
+        holder_category: snapshot.category.clone(),
+        card_product: card.product.clone(),
+        offer_kind: offer.kind.clone(),
+        merchant_category: merchant.category.clone(),
     };
     offers::insert_redemption(tx, &row)
         .await
@@ -752,15 +850,16 @@ async fn redeem_in(
             ) => Reason::TokenUsed.error(),
             other => other.into(),
         })?;
-    // Last, because every redemption of the offer queues on this row's lock until the
-    // commit: the less work after it, the shorter the queue.
-    if !offers::take_quota(tx, offer.id).await? {
+    // Only offers with a quota touch the offer's row (an unlimited offer's redemptions
+    // do not queue on one lock), and last, because every redemption of the offer waits
+    // on that row's lock until the commit: the less work after it, the shorter the queue.
+    if offer.total_quota.is_some() && !offers::take_quota(tx, offer.id).await? {
         return Err(ApiError::conflict(
             "quota_exhausted",
             "这项优待的名额已用完 (the offer's quota is used up)",
         ));
     }
-    Ok((row, snapshot.card_no_masked))
+    Ok((row, snapshot.card_no_masked, offer.total_quota.is_some()))
 }
 
 /// Records a redemption. `Idempotency-Key` is required: the same key with the same
@@ -803,7 +902,7 @@ pub async fn redeem(
     let mut conn = pooled.conn();
 
     enum Outcome {
-        Fresh(u16, String, Option<Box<RedemptionRow>>),
+        Fresh(u16, String, Option<(Box<RedemptionRow>, bool)>),
         Replay(u16, String),
     }
     let outcome = conn
@@ -835,10 +934,10 @@ pub async fn redeem(
                 .transaction(async |inner| redeem_in(inner, &state, &terminal, &request).await)
                 .await;
             let (status, body, row) = match work {
-                Ok((row, card_no_masked)) => {
+                Ok((row, card_no_masked, counted)) => {
                     let body = serde_json::to_string(&view(&row, card_no_masked))
                         .map_err(ApiError::internal)?;
-                    (201u16, body, Some(Box::new(row)))
+                    (201u16, body, Some((Box::new(row), counted)))
                 }
                 Err(e) if e.status.is_client_error() => {
                     let body = serde_json::to_string(&e.problem()).map_err(ApiError::internal)?;
@@ -850,11 +949,14 @@ pub async fn redeem(
             Ok(Outcome::Fresh(status, body, row))
         })
         .await?;
+    // Back to the pool before the cache round trips below: 64 tills share 16
+    // connections, and a connection held through them keeps the next till waiting.
+    drop(pooled);
     let (status, body) = match outcome {
         Outcome::Replay(status, body) => (status, body),
         Outcome::Fresh(status, body, row) => {
-            if let Some(row) = row {
-                after_redemption_change(&state, &row).await;
+            if let Some((row, counted)) = row {
+                after_redemption_change(&state, &row, counted).await;
                 let _ = state
                     .cache
                     .set(
@@ -880,21 +982,20 @@ pub async fn redeem(
     .body(body))
 }
 
-/// After a redemption or void commits: the holder's usage and the offer's count changed.
-async fn after_redemption_change(state: &AppState, row: &RedemptionRow) {
-    if let Err(error) = state
-        .cache
-        .invalidate(vec![
-            keys::card(&row.card_id),
-            keys::merchant(&row.merchant_id),
-        ])
-        .await
-    {
+/// After a redemption or void commits: the holder's usage changed, and the offer's
+/// count when it has a quota (`counted`; an unlimited offer's snapshot stays valid).
+async fn after_redemption_change(state: &AppState, row: &RedemptionRow, counted: bool) {
+    let mut stale = vec![keys::card(&row.card_id)];
+    if counted {
+        stale.push(keys::merchant(&row.merchant_id));
+    }
+    if let Err(error) = state.cache.invalidate(stale).await {
         tracing::warn!(%error, "cache invalidation failed; entries expire by their TTL");
     }
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "收银员误扫，顾客未消费"}))]
 pub struct VoidRequest {
     pub reason: Option<String>,
 }
@@ -963,7 +1064,7 @@ pub async fn void(
             Ok::<_, ApiError>(voided)
         })
         .await?;
-    after_redemption_change(&state, &voided).await;
+    after_redemption_change(&state, &voided, true).await;
     let masked = card_no_masked(&mut conn, voided.card_id).await?;
     Ok(web::Json(view(&voided, masked)))
 }
@@ -986,7 +1087,17 @@ async fn views(conn: &mut Conn<'_>, rows: Vec<RedemptionRow>) -> ApiResult<Vec<R
 }
 
 /// The caller's merchant's redemptions, newest first.
-#[utoipa::path(tag = "pos", params(PageQuery), security(("staff" = [])), responses((status = 200, body = Paged<RedemptionView>)))]
+#[utoipa::path(tag = "pos", params(PageQuery), security(("staff" = [])), responses((status = 200, body = Paged<RedemptionView>,
+    example = json!({"items": [
+        {"id": "0193a8f9-7b8c-7d9e-8f0a-1b2c3d4e5f02", "offer_id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02",
+            "card_no_masked": "8860********9017", "bill_fen": 15600, "discount_fen": 2000, "companions": 2,
+            "status": "completed", "redeemed_at": "2026-12-05T04:20:11Z", "merchant_region_code": "440303",
+            "holder_region_code": "140521"},
+        {"id": "0193a8f9-7b8c-7d9e-8f0a-1b2c3d4e5f01", "offer_id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02",
+            "card_no_masked": "8860********1090", "bill_fen": 8800, "discount_fen": 2000, "companions": 0,
+            "status": "voided", "redeemed_at": "2026-12-04T11:02:45Z", "merchant_region_code": "440303",
+            "holder_region_code": "440303", "voided_at": "2026-12-04T11:10:03Z"}],
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/merchant/redemptions")]
 pub async fn merchant_redemptions(
     state: web::Data<AppState>,
@@ -1007,7 +1118,17 @@ pub async fn merchant_redemptions(
 }
 
 /// The holder's own redemptions, newest first (every card of the person).
-#[utoipa::path(tag = "holder", params(PageQuery), security(("holder" = [])), responses((status = 200, body = Paged<RedemptionView>)))]
+#[utoipa::path(tag = "holder", params(PageQuery), security(("holder" = [])), responses((status = 200, body = Paged<RedemptionView>,
+    example = json!({"items": [
+        {"id": "0193a8f9-7b8c-7d9e-8f0a-1b2c3d4e5f02", "offer_id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c02",
+            "card_no_masked": "8860********9017", "bill_fen": 15600, "discount_fen": 2000, "companions": 2,
+            "status": "completed", "redeemed_at": "2026-12-05T04:20:11Z", "merchant_region_code": "440303",
+            "holder_region_code": "140521"},
+        {"id": "0193a8f9-7b8c-7d9e-8f0a-1b2c3d4e5e11", "offer_id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01",
+            "card_no_masked": "8860********9017", "bill_fen": 12800, "discount_fen": 1280, "companions": 0,
+            "status": "completed", "redeemed_at": "2026-12-02T07:45:30Z", "merchant_region_code": "440303",
+            "holder_region_code": "140521"}],
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/holder/redemptions")]
 pub async fn holder_redemptions(
     state: web::Data<AppState>,
@@ -1046,6 +1167,12 @@ pub struct RevokedCard {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"cards": [
+    {"card_id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c01", "status": "revoked", "version": 3,
+        "changed_at": "2026-11-25T03:00:00Z"},
+    {"card_id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c07", "status": "suspended", "version": 2,
+        "changed_at": "2026-11-25T06:12:40Z"}],
+    "now": "2026-11-25T09:30:00Z"}))]
 pub struct Revocations {
     pub cards: Vec<RevokedCard>,
     /// Use as the next `since`.

@@ -288,7 +288,20 @@ pub struct StaffListQuery {
 
 /// Staff accounts inside the caller's region subtree.
 #[utoipa::path(tag = "staff", params(StaffListQuery), security(("staff" = [])), responses(
-    (status = 200, body = Paged<StaffView>),
+    (status = 200, body = Paged<StaffView>, example = json!({"items": [
+        {"id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e01", "username": "luohu.admin", "role": "region_admin",
+            "region_code": "440303", "department": null, "merchant_id": null, "disabled": false,
+            "created_at": "2026-11-18T01:00:00Z"},
+        {"id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e02", "username": "luohu.civil", "role": "reviewer",
+            "region_code": "440303", "department": "civil_affairs", "merchant_id": null, "disabled": false,
+            "created_at": "2026-11-18T01:05:00Z"},
+        {"id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e03", "username": "luohu.market", "role": "reviewer",
+            "region_code": "440303", "department": "market_regulation", "merchant_id": null, "disabled": false,
+            "created_at": "2026-11-18T01:06:00Z"},
+        {"id": "0193a8f1-0a2b-7c3d-8e4f-5a6b7c8d9e04", "username": "luohu.pharmacy", "role": "merchant_staff",
+            "region_code": "440303", "department": null, "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
+            "disabled": false, "created_at": "2026-12-01T01:10:00Z"}],
+        "total": 4, "page": 1, "per_page": 20})),
     (status = 403, body = crate::error::Problem, description = "`forbidden`")))]
 #[get("/admin/users")]
 pub async fn list_users(

@@ -184,6 +184,12 @@ pub fn test_settings(
         workers: options.workers.unwrap_or(1),
         required_departments: DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         staff_token_ttl_secs: 3600,
+        // Qinshui's yearly target, as its plan sets; every other region the default 100.
+        admission_targets: yongjun::stats::AdmissionTargets {
+            default: 100,
+            by_region: [("140521".to_owned(), 50)].into(),
+        },
+        exit_review: Default::default(),
     }
 }
 
@@ -474,6 +480,20 @@ impl TestApp {
         .expect(201);
         self.login(username, &password).await
     }
+}
+
+/// An app whose public notice lasts no time (merchants can be activated at once) and
+/// with two workers, as the point-of-sale and oversight tests need.
+pub async fn spawn_instant_app(backend: Backend) -> TestApp {
+    spawn_app_with(
+        backend,
+        Options {
+            public_notice_days: Some(0),
+            workers: Some(2),
+            ..Default::default()
+        },
+    )
+    .await
 }
 
 /// Declares a test that runs once on each backend pair:

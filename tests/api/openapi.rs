@@ -54,3 +54,95 @@ both_backends! {
         assert!(checked >= paths.len());
     }
 }
+
+/// Whether a media type's schema shows an example: on itself, or on what it refers to,
+/// its array items, or every non-null alternative of an `allOf`/`oneOf`/`anyOf`.
+fn schema_has_example(
+    schema: &serde_json::Value,
+    components: &serde_json::Value,
+    depth: usize,
+) -> bool {
+    if depth > 8 || !schema.is_object() {
+        return false;
+    }
+    if schema.get("example").is_some() || schema.get("examples").is_some() {
+        return true;
+    }
+    if let Some(reference) = schema.get("$ref").and_then(|r| r.as_str()) {
+        let name = reference.rsplit('/').next().unwrap_or_default();
+        return schema_has_example(&components[name], components, depth + 1);
+    }
+    for key in ["allOf", "oneOf", "anyOf"] {
+        if let Some(alternatives) = schema.get(key).and_then(|a| a.as_array()) {
+            let non_null: Vec<_> = alternatives
+                .iter()
+                .filter(|a| a.get("type").and_then(|t| t.as_str()) != Some("null"))
+                .collect();
+            if !non_null.is_empty()
+                && non_null
+                    .iter()
+                    .all(|a| schema_has_example(a, components, depth + 1))
+            {
+                return true;
+            }
+        }
+    }
+    if schema.get("type").and_then(|t| t.as_str()) == Some("array") {
+        if let Some(items) = schema.get("items") {
+            return schema_has_example(items, components, depth + 1);
+        }
+    }
+    false
+}
+
+#[test]
+fn every_request_body_and_success_response_has_an_example() {
+    let spec = serde_json::to_value(yongjun::startup::openapi()).unwrap();
+    let components = &spec["components"]["schemas"];
+    let lacks_example = |media: &serde_json::Value| {
+        media.get("example").is_none()
+            && media.get("examples").is_none()
+            && !media
+                .get("schema")
+                .is_some_and(|s| schema_has_example(s, components, 0))
+    };
+    let mut missing = Vec::new();
+    for (path, operations) in spec["paths"].as_object().expect("paths") {
+        for (method, operation) in operations.as_object().unwrap() {
+            let Some(operation) = operation.as_object() else {
+                continue;
+            };
+            let method = method.to_uppercase();
+            if let Some(content) = operation
+                .get("requestBody")
+                .and_then(|b| b.get("content"))
+                .and_then(|c| c.as_object())
+            {
+                for (content_type, media) in content {
+                    if lacks_example(media) {
+                        missing.push(format!("{method} {path}: request body ({content_type})"));
+                    }
+                }
+            }
+            let responses = operation.get("responses").and_then(|r| r.as_object());
+            for (status, response) in responses.into_iter().flatten() {
+                if !status.starts_with('2') {
+                    continue;
+                }
+                let content = response.get("content").and_then(|c| c.as_object());
+                for (content_type, media) in content.into_iter().flatten() {
+                    if lacks_example(media) {
+                        missing.push(format!("{method} {path}: {status} ({content_type})"));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        missing.is_empty(),
+        "{} request bodies or success responses have no example (give the type a \
+         #[schema(example = ...)], or the response an `example = ...`):\n    {}",
+        missing.len(),
+        missing.join("\n    ")
+    );
+}

@@ -117,18 +117,6 @@ fn ten_percent() -> Value {
     json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10, "companions_allowed": 2})
 }
 
-async fn spawn_shop_app(backend: Backend) -> TestApp {
-    spawn_app_with(
-        backend,
-        Options {
-            public_notice_days: Some(0),
-            workers: Some(2),
-            ..Default::default()
-        },
-    )
-    .await
-}
-
 macro_rules! both {
     ($(async fn $name:ident($app:ident) $body:block)*) => {
         $(
@@ -137,12 +125,57 @@ macro_rules! both {
                 use super::*;
                 async fn run($app: TestApp) $body
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run(spawn_shop_app(Backend::Postgres).await).await }
+                async fn postgres() { run(spawn_instant_app(Backend::Postgres).await).await }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run(spawn_shop_app(Backend::Sqlite).await).await }
+                async fn sqlite() { run(spawn_instant_app(Backend::Sqlite).await).await }
             }
         )*
     };
+}
+
+both! {
+    async fn the_directory_view_does_not_hide_offers_from_the_till(app) {
+        // The directory caches its own merchant entry (without offers); the till must
+        // still list the offers after somebody looked the merchant up.
+        let shop = open_shop(&app).await;
+        let deal = offer(&app, &shop, ten_percent()).await;
+        app.get(&format!("/api/v1/merchants/{}", shop.merchant_id), None).await.expect(200);
+        let token = qr(&app, &shop.holder).await;
+        let answer = verify(&app, &shop.terminal, &token).await;
+        assert_eq!(answer["offers"][0]["id"], deal["id"], "{answer}");
+        // Warm now; an offer change is seen by the next scan.
+        let id = deal["id"].as_str().unwrap();
+        app.post(&format!("/api/v1/merchant/offers/{id}/pause"), Some(&shop.staff), json!({})).await.expect(200);
+        let answer = verify(&app, &shop.terminal, &qr(&app, &shop.holder).await).await;
+        assert_eq!(answer["offers"], json!([]), "{answer}");
+    }
+
+    async fn a_quota_given_later_counts_what_was_redeemed(app) {
+        // Unlimited offers do not count on their row; a quota set later starts from the
+        // redemptions already made.
+        let shop = open_shop(&app).await;
+        let deal = offer(&app, &shop, ten_percent()).await;
+        let id = deal["id"].as_str().unwrap();
+        assert_eq!((deal["used_total"].clone(), deal["remaining_total"].clone()), (Value::Null, Value::Null));
+        for n in 0..2 {
+            let token = qr(&app, &shop.holder).await;
+            redeem(&app, &shop.terminal, &format!("later-{n}"), json!({"token": token, "offer_id": id, "bill_fen": 1000}))
+                .await
+                .expect(201);
+        }
+        let path = format!("/api/v1/merchant/offers/{id}");
+        let too_small = app.send(app.client.patch(app.url(&path)).bearer_auth(&shop.staff).json(&json!({"total_quota": 1}))).await;
+        too_small.expect_problem(422, "validation_failed");
+        let limited = app.send(app.client.patch(app.url(&path)).bearer_auth(&shop.staff).json(&json!({"total_quota": 3}))).await.expect(200);
+        assert_eq!((limited["used_total"].as_i64(), limited["remaining_total"].as_i64()), (Some(2), Some(1)));
+        app.post(&format!("/api/v1/admin/offers/{id}/approve"), Some(&shop.root), json!({})).await.expect(200);
+        let token = qr(&app, &shop.holder).await;
+        redeem(&app, &shop.terminal, "later-2", json!({"token": token, "offer_id": id, "bill_fen": 1000})).await.expect(201);
+        let token = qr(&app, &shop.holder).await;
+        redeem(&app, &shop.terminal, "later-3", json!({"token": token, "offer_id": id, "bill_fen": 1000}))
+            .await
+            .expect_problem(409, "quota_exhausted");
+    }
 }
 
 both! {
@@ -465,7 +498,7 @@ fn urlencode(raw: &str) -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_revocation_reaches_another_process_at_once() {
-    let first = spawn_shop_app(Backend::Postgres).await;
+    let first = spawn_instant_app(Backend::Postgres).await;
     let second = spawn_second_process(&first).await;
     let shop = open_shop(&first).await;
     offer(&first, &shop, ten_percent()).await;

@@ -1,0 +1,15 @@
+DROP TABLE inspection_items;
+DROP TABLE inspections;
+DROP TABLE complaints;
+DROP INDEX redemptions_time_idx;
+DROP INDEX redemptions_region_time_idx;
+ALTER TABLE redemptions DROP COLUMN merchant_category;
+ALTER TABLE redemptions DROP COLUMN offer_kind;
+ALTER TABLE redemptions DROP COLUMN card_product;
+ALTER TABLE redemptions DROP COLUMN holder_category;
+DROP INDEX merchants_flagged_idx;
+DROP INDEX merchants_admitted_idx;
+ALTER TABLE merchants DROP COLUMN exit_review_cleared_at;
+ALTER TABLE merchants DROP COLUMN exit_review_flagged_at;
+ALTER TABLE merchants DROP COLUMN exit_review_reason;
+ALTER TABLE merchants DROP COLUMN admitted_at;

@@ -1,0 +1,148 @@
+//! Effect evaluation of one merchant (实施效果评估): what its offers did, what holders
+//! said of it, its last spot check and its exit-review flag.
+
+use actix_web::{get, web};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::auth::AdminUser;
+use crate::db::complaints;
+use crate::db::inspections::{self, InspectionId};
+use crate::db::MerchantId;
+use crate::domain::china_today;
+use crate::domain::merchant::MerchantStatus;
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::routes::admin_merchants::{load_scoped, ExitReviewView};
+use crate::routes::utc;
+use crate::startup::AppState;
+
+/// Days the default window covers, today included.
+const DEFAULT_DAYS: u64 = 90;
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct EvaluationQuery {
+    /// First day (YYYY-MM-DD, China time), inclusive. Default: 89 days before `to`.
+    pub from: Option<String>,
+    /// Last day (YYYY-MM-DD, China time), inclusive. Default: today.
+    pub to: Option<String>,
+}
+
+/// The merchant's latest recorded spot-check result.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SpotCheckView {
+    pub inspection_id: InspectionId,
+    /// `compliant` or `non_compliant`.
+    pub outcome: String,
+    pub notes: Option<String>,
+    pub recorded_at: chrono::DateTime<chrono::Utc>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房",
+    "region_code": "440303", "status": "active", "from": "2026-09-07", "to": "2026-12-05",
+    "redemptions": 412, "distinct_holders": 187, "discount_total_fen": 1234500,
+    "complaints": 3, "complaint_rate": 0.00728, "average_rating": 2.33,
+    "last_spot_check": {"inspection_id": "0193a8fb-2c3d-7e4f-8a5b-6c7d8e9f0a01", "outcome": "compliant",
+        "notes": "优待措施落实到位", "recorded_at": "2026-12-03T07:00:00Z"},
+    "exit_review": null}))]
+pub struct MerchantEvaluation {
+    pub merchant_id: MerchantId,
+    pub name: String,
+    pub region_code: String,
+    pub status: MerchantStatus,
+    /// The window, China time, both days included.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Completed redemptions (人次) in the window; voided ones are left out.
+    pub redemptions: i64,
+    /// Different beneficiaries among them.
+    pub distinct_holders: i64,
+    pub discount_total_fen: i64,
+    /// Complaints filed in the window, whatever their outcome.
+    pub complaints: i64,
+    /// complaints / redemptions; null without redemptions.
+    pub complaint_rate: Option<f64>,
+    /// Mean rating (1–5) of those complaints; null without complaints.
+    pub average_rating: Option<f64>,
+    /// Latest recorded spot-check result, whenever it was.
+    pub last_spot_check: Option<SpotCheckView>,
+    /// The current exit-review flag; null when not flagged.
+    pub exit_review: Option<ExitReviewView>,
+}
+
+fn date_param(errors: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(date) => Some(date),
+        Err(_) => {
+            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
+            None
+        }
+    }
+}
+
+/// Midnight China time at the start of `day`, in UTC.
+fn china_midnight_utc(day: NaiveDate) -> chrono::NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)
+}
+
+/// A merchant's evaluation over a window (default: the last 90 days, China time):
+/// redemptions, distinct holders, discount total, complaints and their rate, average
+/// rating, last spot check and exit-review flag. Office staff covering its region.
+#[utoipa::path(tag = "oversight", params(("id" = MerchantId, Path), EvaluationQuery), security(("staff" = [])), responses(
+    (status = 200, body = MerchantEvaluation),
+    (status = 404, body = crate::error::Problem, description = "`merchant_not_found` (also outside your region)"),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed`: dates, `from` after `to`")))]
+#[get("/admin/merchants/{id}/evaluation")]
+pub async fn evaluation(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    id: web::Path<MerchantId>,
+    query: web::Query<EvaluationQuery>,
+) -> ApiResult<web::Json<MerchantEvaluation>> {
+    let mut errors = Vec::new();
+    let from = date_param(&mut errors, "from", query.from.as_deref());
+    let to = date_param(&mut errors, "to", query.to.as_deref());
+    if !errors.is_empty() {
+        return Err(ApiError::validation(errors));
+    }
+    let to = to.unwrap_or_else(china_today);
+    let from = from.unwrap_or_else(|| to - chrono::Days::new(DEFAULT_DAYS - 1));
+    if from > to {
+        return Err(ApiError::invalid_field("from", "must not be after to"));
+    }
+    let start = china_midnight_utc(from);
+    let end = china_midnight_utc(to + chrono::Days::new(1));
+    let mut pooled = state.db.get().await?;
+    let mut conn = pooled.conn();
+    let merchant = load_scoped(&mut conn, &admin, *id).await?;
+    let figures = complaints::redemption_figures(&mut conn, merchant.id, start, end).await?;
+    let (complaint_count, _, rating_sum) =
+        complaints::complaint_totals(&mut conn, merchant.id, start, end, false).await?;
+    let last = inspections::last_result(&mut conn, merchant.id).await?;
+    Ok(web::Json(MerchantEvaluation {
+        merchant_id: merchant.id,
+        name: merchant.name.clone(),
+        region_code: merchant.region_code.clone(),
+        status: merchant.effective_status(china_today()),
+        from,
+        to,
+        redemptions: figures.redemptions,
+        distinct_holders: figures.holders,
+        discount_total_fen: figures.discount_fen,
+        complaints: complaint_count,
+        complaint_rate: (figures.redemptions > 0)
+            .then(|| complaint_count as f64 / figures.redemptions as f64),
+        average_rating: (complaint_count > 0).then(|| rating_sum as f64 / complaint_count as f64),
+        last_spot_check: last.and_then(|item| {
+            Some(SpotCheckView {
+                inspection_id: item.inspection_id,
+                outcome: item.outcome?,
+                notes: item.notes,
+                recorded_at: utc(item.recorded_at?),
+            })
+        }),
+        exit_review: ExitReviewView::of(&merchant),
+    }))
+}

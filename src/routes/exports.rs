@@ -1,0 +1,341 @@
+//! Exports (`GET /api/v1/admin/exports/{kind}`): merchants, redemptions, beneficiaries
+//! and the figures of the caller's region, as Excel or CSV. The writers are in
+//! [`crate::export`]; `yongjun export` shares them and [`plan`].
+
+use actix_web::http::header;
+use actix_web::web::Bytes;
+use actix_web::{get, web, HttpResponse};
+use chrono::{Datelike, NaiveDate};
+use serde::Deserialize;
+use tokio::sync::mpsc;
+use utoipa::IntoParams;
+
+use crate::auth::{AdminUser, StaffUser};
+use crate::db::audit::{self, Actor, AuditEntry};
+use crate::db::exports::ExportFilter;
+use crate::domain::{china_today, RegionCode, Role};
+use crate::error::{ApiError, ApiResult, FieldError};
+use crate::export::{self as exporter, ExportFormat, ExportKind, ExportRequest};
+use crate::startup::AppState;
+use crate::stats::{AdmissionTargets, StatsScope};
+
+#[derive(Debug, Default, Deserialize, IntoParams)]
+pub struct ExportQuery {
+    /// `xlsx` (default) or `csv`.
+    pub format: Option<String>,
+    /// A region code (its whole subtree); default: the caller's region. Must lie inside
+    /// the caller's region.
+    pub region: Option<String>,
+    /// First day, `YYYY-MM-DD`, China time, inclusive: of the redemption time, or of
+    /// registration for merchants and beneficiaries. Default: no limit (for `stats`,
+    /// 1 January of this year).
+    pub from: Option<String>,
+    /// Last day, inclusive. Default: no limit (for `stats`, today).
+    pub to: Option<String>,
+}
+
+/// An export checked and ready to run.
+#[derive(Debug, Clone)]
+pub struct ExportPlan {
+    pub format: ExportFormat,
+    pub request: ExportRequest,
+    /// The region asked for, else the caller's (for the file name and the audit log).
+    pub region: Option<RegionCode>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+}
+
+impl ExportPlan {
+    pub fn file_name(&self) -> String {
+        exporter::file_name(
+            self.request.kind,
+            self.format,
+            self.region.as_ref().map(RegionCode::as_str),
+            self.from,
+            self.to,
+        )
+    }
+
+    /// The audit entry of this export: what, where and which filters; no rows.
+    pub fn audit_entry(&self) -> (String, serde_json::Value) {
+        (
+            format!("export.{}", self.request.kind.as_str()),
+            serde_json::json!({
+                "format": self.format.as_str(),
+                "region": self.region.as_ref().map(RegionCode::as_str),
+                "from": self.from,
+                "to": self.to,
+            }),
+        )
+    }
+}
+
+fn date(errors: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) if (2000..=2199).contains(&d.year()) => Some(d),
+        Ok(_) => {
+            errors.push(FieldError::new(field, "must lie between 2000 and 2199"));
+            None
+        }
+        Err(_) => {
+            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
+            None
+        }
+    }
+}
+
+/// Checks an export: the kind (404 `export_not_found`), the fields (422
+/// `validation_failed`) and, for a caller, its role and region (403). `caller` is `None`
+/// on the command line, which sees everything.
+pub fn plan(
+    kind: &str,
+    query: &ExportQuery,
+    caller: Option<&StaffUser>,
+    targets: &AdmissionTargets,
+) -> ApiResult<ExportPlan> {
+    let kind = ExportKind::parse(kind).ok_or_else(|| {
+        ApiError::not_found(
+            "export_not_found",
+            "exports are merchants, redemptions, beneficiaries and stats",
+        )
+    })?;
+    if let Some(caller) = caller {
+        if kind.personal() {
+            // Personal data: the offices' registrars and auditors, not reviewers.
+            caller.require_role(&[Role::SuperAdmin, Role::RegionAdmin, Role::Auditor])?;
+        }
+    }
+    let mut errors = Vec::new();
+    let format = match query
+        .format
+        .as_deref()
+        .map(str::trim)
+        .filter(|f| !f.is_empty())
+    {
+        None => Some(ExportFormat::Xlsx),
+        Some(raw) => {
+            let parsed = ExportFormat::parse(&raw.to_ascii_lowercase());
+            if parsed.is_none() {
+                errors.push(FieldError::new("format", "must be xlsx or csv"));
+            }
+            parsed
+        }
+    };
+    let from = date(&mut errors, "from", query.from.as_deref());
+    let to = date(&mut errors, "to", query.to.as_deref());
+    if let (Some(from), Some(to)) = (from, to) {
+        if from > to {
+            errors.push(FieldError::new("to", "must not be before from"));
+        }
+    }
+    let asked = match query
+        .region
+        .as_deref()
+        .map(str::trim)
+        .filter(|r| !r.is_empty())
+    {
+        Some(raw) => match RegionCode::parse(raw) {
+            Ok(code) => Some(code),
+            Err(m) => {
+                errors.push(FieldError::new("region", m));
+                None
+            }
+        },
+        None => None,
+    };
+    let format = match format {
+        Some(format) if errors.is_empty() => format,
+        _ => return Err(ApiError::validation(errors)),
+    };
+    let region = asked
+        .clone()
+        .or_else(|| caller.and_then(|c| c.region.clone()));
+    let mut filter = ExportFilter::default();
+    if let Some(caller) = caller {
+        if let Some(code) = &asked {
+            if !caller.covers(code) {
+                return Err(ApiError::forbidden(
+                    "region_out_of_scope",
+                    "this region is outside your region",
+                ));
+            }
+        }
+        match caller.region_like() {
+            Some(pattern) if pattern == "-" => {
+                return Err(ApiError::forbidden(
+                    "region_out_of_scope",
+                    "your account has no region",
+                ))
+            }
+            Some(pattern) => filter.region_likes.push(pattern),
+            None => {}
+        }
+    }
+    if let Some(code) = &asked {
+        filter.region_likes.push(code.like_pattern());
+    }
+    // China days as UTC instants: [from 00:00, to + 1 day 00:00) at UTC+8.
+    let bounds = |d: NaiveDate| {
+        StatsScope {
+            region: None,
+            from: d,
+            to: d,
+        }
+        .utc_bounds()
+    };
+    filter.since = from.map(|d| bounds(d).0);
+    filter.until = to.map(|d| bounds(d).1);
+    let today = china_today();
+    let stats_from =
+        from.unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+    let stats_scope = StatsScope {
+        region: region.clone(),
+        from: stats_from,
+        to: to.unwrap_or(today).max(stats_from),
+    };
+    Ok(ExportPlan {
+        format,
+        request: ExportRequest {
+            kind,
+            filter,
+            stats_scope,
+            targets: targets.clone(),
+        },
+        region,
+        from,
+        to,
+    })
+}
+
+/// Records the export in the audit log, in its own transaction, before any row leaves.
+pub async fn record(
+    conn: &mut crate::db::Conn<'_>,
+    actor: &Actor,
+    plan: &ExportPlan,
+) -> ApiResult<()> {
+    let (action, details) = plan.audit_entry();
+    let region = plan.region.as_ref().map(RegionCode::as_str);
+    conn.transaction(async |tx| {
+        audit::record(
+            tx,
+            actor,
+            AuditEntry {
+                action: &action,
+                entity_type: "export",
+                entity_id: plan.request.kind.as_str().to_owned(),
+                region_code: region,
+                details: Some(details),
+                ..Default::default()
+            },
+        )
+        .await
+    })
+    .await?;
+    Ok(())
+}
+
+/// Reads a finished file in 64 KiB chunks; the temporary file is deleted when the
+/// response ends (or is dropped).
+fn file_stream(
+    file: tempfile::NamedTempFile,
+) -> std::io::Result<impl futures_util::Stream<Item = std::io::Result<Bytes>>> {
+    use tokio::io::AsyncReadExt;
+    let reader = tokio::fs::File::from_std(file.reopen()?);
+    Ok(futures_util::stream::unfold(
+        Some((reader, file)),
+        |state| async move {
+            let (mut reader, file) = state?;
+            let mut buf = vec![0u8; 64 * 1024];
+            match reader.read(&mut buf).await {
+                Ok(0) => None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    Some((Ok(Bytes::from(buf)), Some((reader, file))))
+                }
+                Err(e) => Some((Err(e), None)),
+            }
+        },
+    ))
+}
+
+/// An export of the caller's region: `merchants` (contact phones masked), `redemptions`
+/// (card numbers masked; both regions, holder category, card product, offer kind,
+/// amounts in yuan), `beneficiaries` (ID numbers and phones masked) or `stats` (the
+/// figures of `GET /admin/stats`, one sheet per table).
+///
+/// Excel files have Chinese headers, one sheet per table (a table longer than a sheet
+/// continues on the next), times as Excel dates in China time, and money as numbers
+/// in yuan with two decimals. CSV is UTF-8 with a byte order mark, so Excel opens it,
+/// and streams as it is read; a multi-table CSV (`stats`) separates its tables by an
+/// empty line and the table's name. Every export is recorded in the audit log
+/// (`export.<kind>`, with its filters) before it starts. Redemptions and beneficiaries
+/// need a super administrator, region administrator or auditor.
+#[utoipa::path(tag = "oversight",
+    params(
+        ("kind" = String, Path, description = "`merchants`, `redemptions`, `beneficiaries` or `stats`", example = "redemptions"),
+        ExportQuery),
+    security(("staff" = [])),
+    responses(
+        (status = 200, description = "The file, as an attachment (`Content-Disposition` with an RFC 5987 `filename*`, e.g. `核销记录_440300_20260101-20261123.csv`)",
+            headers(("Content-Disposition" = String, description = "attachment; filename=\"export.csv\"; filename*=UTF-8''%E6%A0%B8%E9%94%80%E8%AE%B0%E5%BD%95_440300.csv")),
+            content(
+                (String = "text/csv", example = json!("\u{feff}核销时间,商户名称,商户行政区划代码,商户所在地区,行业类别,优待项目,优待类型,卡号,卡种,持卡人类别,持卡人行政区划代码,持卡人所在地区,消费金额（元）,优惠金额（元）,同行人数,状态,作废原因,作废时间,核销编号\n2026-08-01 10:15:00,罗湖拥军大药房,440303,罗湖区,药店,购药九折,折扣,8860********1234,拥军优待卡,退役军人,140521,沁水县,200.00,20.00,0,已核销,,,0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70\n")),
+                (Vec<u8> = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                    example = json!([80, 75, 3, 4, 20, 0, 6, 0, 8, 0])))),
+        (status = 403, body = crate::error::Problem, description = "`forbidden` (merchant staff; reviewers for personal data), `region_out_of_scope`"),
+        (status = 404, body = crate::error::Problem, description = "`export_not_found`: no such kind",
+            example = json!({"type": "about:blank", "title": "Not Found", "status": 404, "code": "export_not_found",
+                "detail": "exports are merchants, redemptions, beneficiaries and stats"})),
+        (status = 422, body = crate::error::Problem, description = "`validation_failed`: `format`, `region`, `from`, `to`",
+            example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "code": "validation_failed",
+                "detail": "invalid fields: format", "errors": [{"field": "format", "message": "must be xlsx or csv"}]})),
+        (status = 503, body = crate::error::Problem, description = "`service_unavailable`")))]
+#[get("/admin/exports/{kind}")]
+#[tracing::instrument(name = "export", skip_all, fields(kind = %kind))]
+pub async fn export(
+    state: web::Data<AppState>,
+    admin: AdminUser,
+    kind: web::Path<String>,
+    query: web::Query<ExportQuery>,
+) -> ApiResult<HttpResponse> {
+    let plan = plan(&kind, &query, Some(&admin), &state.admission_targets)?;
+    let mut pooled = state.db.get().await?;
+    record(&mut pooled.conn(), &admin.actor(), &plan).await?;
+    let disposition = exporter::content_disposition(&plan.file_name(), plan.format);
+    let mut response = HttpResponse::Ok();
+    response
+        .content_type(plan.format.content_type())
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
+        .insert_header((header::CACHE_CONTROL, "no-store"));
+    match plan.format {
+        ExportFormat::Csv => {
+            let (tx, mut rx) = mpsc::channel::<std::io::Result<Bytes>>(4);
+            let request = plan.request;
+            actix_web::rt::spawn(async move {
+                let failed = tx.clone();
+                if let Err(error) = exporter::write_csv(&mut pooled.conn(), &request, tx).await {
+                    tracing::warn!(error = %format!("{error:#}"), "CSV export stopped");
+                    // Ends the response with an error, so the client sees a broken
+                    // transfer rather than a file that looks complete.
+                    let _ = failed
+                        .send(Err(std::io::Error::other("the export failed")))
+                        .await;
+                }
+            });
+            let stream = futures_util::stream::poll_fn(move |cx| rx.poll_recv(cx));
+            Ok(response.streaming(stream))
+        }
+        ExportFormat::Xlsx => {
+            let file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
+            let rows = exporter::write_xlsx(&mut pooled.conn(), &plan.request, file.path())
+                .await
+                .map_err(ApiError::from)?;
+            drop(pooled);
+            let len = file.as_file().metadata().map_err(ApiError::internal)?.len();
+            tracing::info!(rows, bytes = len, "Excel export written");
+            let stream = file_stream(file).map_err(ApiError::internal)?;
+            Ok(response.no_chunking(len).streaming(stream))
+        }
+    }
+}

@@ -1,0 +1,533 @@
+//! The figures the offices are judged by (`GET /api/v1/admin/stats`, the stats export):
+//! merchants, admissions against the yearly target, beneficiaries, cards and
+//! redemptions of one region subtree over a date range. Every figure is a count of
+//! stored rows, so it agrees exactly with the rows it counts.
+
+use std::collections::{BTreeMap, HashMap};
+
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::db::{self, Conn, MerchantId};
+
+/// Yearly admission targets (新增拥军单位目标): a default and per-region overrides.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AdmissionTargets {
+    pub default: i64,
+    pub by_region: HashMap<String, i64>,
+}
+
+impl Default for AdmissionTargets {
+    /// 100 a year, as Shenzhen's plan sets.
+    fn default() -> Self {
+        AdmissionTargets {
+            default: 100,
+            by_region: HashMap::new(),
+        }
+    }
+}
+
+impl AdmissionTargets {
+    /// Parses `YONGJUN_ADMISSION_TARGETS`: `140521=50,440300=100`.
+    pub fn parse_overrides(raw: &str) -> Result<HashMap<String, i64>, String> {
+        let mut map = HashMap::new();
+        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+            let (code, target) = part
+                .split_once('=')
+                .ok_or_else(|| format!("`{part}` is not REGION=TARGET"))?;
+            let code = crate::domain::RegionCode::parse(code.trim())
+                .map_err(|e| format!("`{part}`: {e}"))?;
+            let target: i64 = target
+                .trim()
+                .parse()
+                .ok()
+                .filter(|t| *t >= 0)
+                .ok_or_else(|| format!("`{part}`: the target must be a whole number"))?;
+            map.insert(code.as_str().to_owned(), target);
+        }
+        Ok(map)
+    }
+
+    /// The target of a region: its own, else the default.
+    pub fn of(&self, region: Option<&str>) -> i64 {
+        region
+            .and_then(|r| self.by_region.get(r))
+            .copied()
+            .unwrap_or(self.default)
+    }
+}
+
+/// What the figures are asked for.
+#[derive(Debug, Clone)]
+pub struct StatsScope {
+    /// `None`: the whole country (a super administrator without `region`).
+    pub region: Option<crate::domain::RegionCode>,
+    /// Inclusive calendar dates, China time.
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+}
+
+impl StatsScope {
+    fn region_like(&self) -> String {
+        self.region
+            .as_ref()
+            .map_or_else(|| "%".to_owned(), |r| r.like_pattern())
+    }
+
+    /// The UTC instants `[from 00:00, to + 1 day 00:00)` in China time.
+    pub fn utc_bounds(&self) -> (NaiveDateTime, NaiveDateTime) {
+        let offset = chrono::Duration::hours(8);
+        let start = self.from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
+        let end = (self.to + chrono::Duration::days(1))
+            .and_hms_opt(0, 0, 0)
+            .unwrap_or_default()
+            - offset;
+        (start, end)
+    }
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Count {
+    pub key: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct MerchantFigures {
+    pub total: i64,
+    /// Effective status: an active merchant past its agreement counts as `expired`.
+    pub by_status: Vec<Count>,
+    pub by_category: Vec<Count>,
+    pub by_kind: Vec<Count>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdmissionRegion {
+    pub region_code: String,
+    pub region_name: Option<String>,
+    pub admitted: i64,
+}
+
+/// New partners admitted (first activation) in one year, beside the yearly target of
+/// the region asked about.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct AdmissionYear {
+    pub year: i32,
+    pub admitted: i64,
+    pub target: i64,
+    /// `admitted` as a share of `target`, in percent (one decimal); null when the target is 0.
+    pub attainment_percent: Option<f64>,
+    pub by_region: Vec<AdmissionRegion>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct BeneficiaryFigures {
+    pub total: i64,
+    pub by_category: Vec<Count>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ProductStatus {
+    pub product: String,
+    pub status: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CardFigures {
+    pub total: i64,
+    pub by_product: Vec<Count>,
+    /// Effective status: an active card past `expires_at` counts as `expired`.
+    pub by_status: Vec<Count>,
+    pub by_product_status: Vec<ProductStatus>,
+}
+
+/// Redemptions (人次) and the discount given (fen) for one key.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Sum {
+    pub key: String,
+    /// The region's name, for region keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    pub count: i64,
+    pub discount_fen: i64,
+}
+
+/// Redemptions of holders from another region (异地互认): `bearing_region_code` is the
+/// merchant's region, which granted (and bears) the discount.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RegionPair {
+    pub holder_region_code: String,
+    pub holder_region_name: Option<String>,
+    pub bearing_region_code: String,
+    pub bearing_region_name: Option<String>,
+    pub count: i64,
+    pub discount_fen: i64,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct CrossRegion {
+    pub count: i64,
+    pub discount_fen: i64,
+    pub pairs: Vec<RegionPair>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct TopMerchant {
+    pub merchant_id: MerchantId,
+    pub name: String,
+    pub region_code: String,
+    pub count: i64,
+    pub discount_fen: i64,
+}
+
+/// Completed redemptions (voided ones excluded) at merchants of the region.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct RedemptionFigures {
+    pub count: i64,
+    pub discount_fen: i64,
+    /// `YYYY-MM`, China time, oldest first.
+    pub by_month: Vec<Sum>,
+    pub by_holder_category: Vec<Sum>,
+    pub by_merchant_category: Vec<Sum>,
+    pub by_card_product: Vec<Sum>,
+    pub by_offer_kind: Vec<Sum>,
+    /// By the merchant's region.
+    pub by_region: Vec<Sum>,
+    pub cross_region: CrossRegion,
+    /// The ten merchants with the most redemptions.
+    pub top_merchants: Vec<TopMerchant>,
+}
+
+#[derive(Debug, Clone, Serialize, ToSchema)]
+#[schema(example = json!({
+    "region": "440300", "region_name": "深圳市", "from": "2026-01-01", "to": "2026-11-23",
+    "merchants": {"total": 2, "by_status": [{"key": "active", "count": 1}, {"key": "pending", "count": 1}],
+        "by_category": [{"key": "dining", "count": 2}], "by_kind": [{"key": "enterprise", "count": 2}]},
+    "admissions": [{"year": 2026, "admitted": 1, "target": 100, "attainment_percent": 1.0,
+        "by_region": [{"region_code": "440303", "region_name": "罗湖区", "admitted": 1}]}],
+    "beneficiaries": {"total": 1, "by_category": [{"key": "veteran", "count": 1}]},
+    "cards": {"total": 1, "by_product": [{"key": "general", "count": 1}], "by_status": [{"key": "active", "count": 1}],
+        "by_product_status": [{"product": "general", "status": "active", "count": 1}]},
+    "redemptions": {"count": 2, "discount_fen": 4000,
+        "by_month": [{"key": "2026-08", "count": 2, "discount_fen": 4000}],
+        "by_holder_category": [{"key": "veteran", "count": 2, "discount_fen": 4000}],
+        "by_merchant_category": [{"key": "dining", "count": 2, "discount_fen": 4000}],
+        "by_card_product": [{"key": "general", "count": 2, "discount_fen": 4000}],
+        "by_offer_kind": [{"key": "percent_off", "count": 2, "discount_fen": 4000}],
+        "by_region": [{"key": "440303", "name": "罗湖区", "count": 2, "discount_fen": 4000}],
+        "cross_region": {"count": 1, "discount_fen": 2000, "pairs": [{"holder_region_code": "140521",
+            "holder_region_name": "沁水县", "bearing_region_code": "440303", "bearing_region_name": "罗湖区",
+            "count": 1, "discount_fen": 2000}]},
+        "top_merchants": [{"merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "name": "罗湖拥军大药房",
+            "region_code": "440303", "count": 2, "discount_fen": 4000}]}
+}))]
+pub struct Stats {
+    /// The region subtree counted; null: everywhere.
+    pub region: Option<String>,
+    pub region_name: Option<String>,
+    pub from: NaiveDate,
+    pub to: NaiveDate,
+    /// Every merchant of the region now (not limited to the dates).
+    pub merchants: MerchantFigures,
+    /// One entry per calendar year of the dates.
+    pub admissions: Vec<AdmissionYear>,
+    /// Every beneficiary of the region now.
+    pub beneficiaries: BeneficiaryFigures,
+    /// Every card of the region's beneficiaries now.
+    pub cards: CardFigures,
+    /// Redemptions between the dates.
+    pub redemptions: RedemptionFigures,
+}
+
+/// Largest first, then by key: a stable order for tables and tests.
+fn ranked(map: BTreeMap<String, i64>) -> Vec<Count> {
+    let mut out: Vec<Count> = map
+        .into_iter()
+        .map(|(key, count)| Count { key, count })
+        .collect();
+    out.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    out
+}
+
+fn ranked_sums(mut sums: Vec<Sum>) -> Vec<Sum> {
+    sums.sort_by(|a, b| b.count.cmp(&a.count).then_with(|| a.key.cmp(&b.key)));
+    sums
+}
+
+/// Computes every figure of `scope`.
+pub async fn compute(
+    conn: &mut Conn<'_>,
+    scope: &StatsScope,
+    targets: &AdmissionTargets,
+) -> anyhow::Result<Stats> {
+    use anyhow::Context;
+    let like = scope.region_like();
+    let today = crate::domain::china_today();
+    let now = db::now();
+
+    let merchant_rows = db::stats::merchant_groups(conn, &like, today)
+        .await
+        .context("counting merchants")?;
+    let mut by_status = BTreeMap::new();
+    let mut by_category = BTreeMap::new();
+    let mut by_kind = BTreeMap::new();
+    for row in &merchant_rows {
+        *by_status.entry(row.status.clone()).or_insert(0) += row.n;
+        *by_category.entry(row.category.clone()).or_insert(0) += row.n;
+        *by_kind.entry(row.kind.clone()).or_insert(0) += row.n;
+    }
+    let merchants = MerchantFigures {
+        total: merchant_rows.iter().map(|r| r.n).sum(),
+        by_status: ranked(by_status),
+        by_category: ranked(by_category),
+        by_kind: ranked(by_kind),
+    };
+
+    // Admissions: whole calendar years of the range.
+    let years = StatsScope {
+        region: scope.region.clone(),
+        from: NaiveDate::from_ymd_opt(scope.from.year(), 1, 1).unwrap_or(scope.from),
+        to: NaiveDate::from_ymd_opt(scope.to.year(), 12, 31).unwrap_or(scope.to),
+    };
+    let (year_start, year_end) = years.utc_bounds();
+    let admission_rows = db::stats::admissions(conn, &like, year_start, year_end)
+        .await
+        .context("counting admissions")?;
+
+    let beneficiary_rows = db::stats::beneficiary_groups(conn, &like)
+        .await
+        .context("counting beneficiaries")?;
+    let beneficiaries = BeneficiaryFigures {
+        total: beneficiary_rows.iter().map(|r| r.n).sum(),
+        by_category: ranked(
+            beneficiary_rows
+                .iter()
+                .map(|r| (r.key.clone(), r.n))
+                .collect(),
+        ),
+    };
+
+    let card_rows = db::stats::card_groups(conn, &like, now)
+        .await
+        .context("counting cards")?;
+    let mut by_product = BTreeMap::new();
+    let mut card_status = BTreeMap::new();
+    let mut by_product_status = Vec::new();
+    for row in &card_rows {
+        let status = row.key2.clone().unwrap_or_default();
+        *by_product.entry(row.key.clone()).or_insert(0) += row.n;
+        *card_status.entry(status.clone()).or_insert(0) += row.n;
+        by_product_status.push(ProductStatus {
+            product: row.key.clone(),
+            status,
+            count: row.n,
+        });
+    }
+    by_product_status.sort_by(|a, b| (&a.product, &a.status).cmp(&(&b.product, &b.status)));
+    let cards = CardFigures {
+        total: card_rows.iter().map(|r| r.n).sum(),
+        by_product: ranked(by_product),
+        by_status: ranked(card_status),
+        by_product_status,
+    };
+
+    let (from, until) = scope.utc_bounds();
+    let groups = db::stats::redemption_groups(conn, &like, from, until)
+        .await
+        .context("counting redemptions")?;
+
+    // Names of every region and merchant the figures mention.
+    let mut codes: Vec<String> = admission_rows
+        .iter()
+        .map(|r| r.region_code.clone())
+        .collect();
+    for g in &groups {
+        match g.dim.as_str() {
+            "region" => codes.extend(g.k1.clone()),
+            "pair" => codes.extend(g.k1.iter().chain(g.k2.iter()).cloned()),
+            _ => {}
+        }
+    }
+    codes.extend(scope.region.as_ref().map(|r| r.as_str().to_owned()));
+    codes.sort();
+    codes.dedup();
+    let names = db::stats::region_names(conn, &codes)
+        .await
+        .context("naming regions")?;
+
+    let mut admissions = Vec::new();
+    let target = targets.of(scope.region.as_ref().map(|r| r.as_str()));
+    for year in scope.from.year()..=scope.to.year() {
+        let mut by_region: Vec<AdmissionRegion> = admission_rows
+            .iter()
+            .filter(|r| r.year == year)
+            .map(|r| AdmissionRegion {
+                region_code: r.region_code.clone(),
+                region_name: names.get(&r.region_code).cloned(),
+                admitted: r.n,
+            })
+            .collect();
+        by_region.sort_by(|a, b| {
+            b.admitted
+                .cmp(&a.admitted)
+                .then_with(|| a.region_code.cmp(&b.region_code))
+        });
+        let admitted = by_region.iter().map(|r| r.admitted).sum();
+        admissions.push(AdmissionYear {
+            year,
+            admitted,
+            target,
+            attainment_percent: (target > 0)
+                .then(|| (admitted as f64 * 1000.0 / target as f64).round() / 10.0),
+            by_region,
+        });
+    }
+
+    let mut total = (0, 0);
+    let mut dims: HashMap<&str, Vec<Sum>> = HashMap::new();
+    let mut pairs = Vec::new();
+    for g in &groups {
+        match g.dim.as_str() {
+            "total" => total = (g.n, g.fen),
+            "pair" => {
+                let (Some(holder), Some(merchant)) = (&g.k1, &g.k2) else {
+                    continue;
+                };
+                if holder != merchant {
+                    pairs.push(RegionPair {
+                        holder_region_code: holder.clone(),
+                        holder_region_name: names.get(holder).cloned(),
+                        bearing_region_code: merchant.clone(),
+                        bearing_region_name: names.get(merchant).cloned(),
+                        count: g.n,
+                        discount_fen: g.fen,
+                    });
+                }
+            }
+            dim => {
+                let key = g.k1.clone().unwrap_or_default();
+                let name = (dim == "region")
+                    .then(|| names.get(&key).cloned())
+                    .flatten();
+                let dim = REDEMPTION_DIM_NAMES
+                    .iter()
+                    .find(|d| **d == dim)
+                    .copied()
+                    .unwrap_or("other");
+                dims.entry(dim).or_default().push(Sum {
+                    key,
+                    name,
+                    count: g.n,
+                    discount_fen: g.fen,
+                });
+            }
+        }
+    }
+    pairs.sort_by(|a, b| {
+        b.count.cmp(&a.count).then_with(|| {
+            (&a.holder_region_code, &a.bearing_region_code)
+                .cmp(&(&b.holder_region_code, &b.bearing_region_code))
+        })
+    });
+    let mut take = |dim: &str| dims.remove(dim).unwrap_or_default();
+    let mut by_month = take("month");
+    by_month.sort_by(|a, b| a.key.cmp(&b.key));
+    let mut merchant_sums = ranked_sums(take("merchant"));
+    merchant_sums.truncate(10);
+    let ids: Vec<MerchantId> = merchant_sums
+        .iter()
+        .filter_map(|s| s.key.parse::<uuid::Uuid>().ok().map(MerchantId))
+        .collect();
+    let rows = db::merchants::find_many(conn, &ids)
+        .await
+        .context("naming merchants")?;
+    let top_merchants = merchant_sums
+        .iter()
+        .filter_map(|s| {
+            let row = rows.iter().find(|r| r.id.to_string() == s.key)?;
+            Some(TopMerchant {
+                merchant_id: row.id,
+                name: row.name.clone(),
+                region_code: row.region_code.clone(),
+                count: s.count,
+                discount_fen: s.discount_fen,
+            })
+        })
+        .collect();
+    let redemptions = RedemptionFigures {
+        count: total.0,
+        discount_fen: total.1,
+        by_month,
+        by_holder_category: ranked_sums(take("holder_category")),
+        by_merchant_category: ranked_sums(take("merchant_category")),
+        by_card_product: ranked_sums(take("card_product")),
+        by_offer_kind: ranked_sums(take("offer_kind")),
+        by_region: ranked_sums(take("region")),
+        cross_region: CrossRegion {
+            count: pairs.iter().map(|p| p.count).sum(),
+            discount_fen: pairs.iter().map(|p| p.discount_fen).sum(),
+            pairs,
+        },
+        top_merchants,
+    };
+
+    Ok(Stats {
+        region: scope.region.as_ref().map(|r| r.as_str().to_owned()),
+        region_name: scope
+            .region
+            .as_ref()
+            .and_then(|r| names.get(r.as_str()).cloned()),
+        from: scope.from,
+        to: scope.to,
+        merchants,
+        admissions,
+        beneficiaries,
+        cards,
+        redemptions,
+    })
+}
+
+const REDEMPTION_DIM_NAMES: &[&str] = &[
+    "month",
+    "holder_category",
+    "merchant_category",
+    "card_product",
+    "offer_kind",
+    "region",
+    "merchant",
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_parse_and_fall_back_to_the_default() {
+        let by_region = AdmissionTargets::parse_overrides("140521=50, 440300=100").unwrap();
+        let targets = AdmissionTargets {
+            default: 100,
+            by_region,
+        };
+        assert_eq!(targets.of(Some("140521")), 50);
+        assert_eq!(targets.of(Some("440303")), 100);
+        assert_eq!(targets.of(None), 100);
+        assert!(AdmissionTargets::parse_overrides("140521").is_err());
+        assert!(AdmissionTargets::parse_overrides("14052=5").is_err());
+        assert!(AdmissionTargets::parse_overrides("140521=-1").is_err());
+        assert!(AdmissionTargets::parse_overrides("").unwrap().is_empty());
+    }
+
+    #[test]
+    fn bounds_are_china_days_in_utc() {
+        let scope = StatsScope {
+            region: None,
+            from: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+            to: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+        };
+        let (start, end) = scope.utc_bounds();
+        assert_eq!(start.to_string(), "2026-07-31 16:00:00");
+        assert_eq!(end.to_string(), "2026-08-01 16:00:00");
+    }
+}

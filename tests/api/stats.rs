@@ -1,0 +1,241 @@
+//! The figures (`GET /api/v1/admin/stats`) against data the test creates itself.
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+use crate::merchants::{application, apply};
+use crate::pos::{new_holder, offer, open_shop, qr, redeem};
+
+fn entry<'a>(list: &'a Value, key: &str) -> &'a Value {
+    list.as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["key"] == key)
+        .unwrap_or_else(|| panic!("no {key} in {list}"))
+}
+
+fn china_today() -> chrono::NaiveDate {
+    (chrono::Utc::now() + chrono::Duration::hours(8)).date_naive()
+}
+
+/// A shop in 罗湖区 (440303) with a 10 %-off offer, a holder of 沁水县 (140521, from
+/// open_shop) and one of 罗湖区; three redemptions, one of them voided; and a pending
+/// applicant in 沁水县.
+async fn figures(app: TestApp) {
+    let shop = open_shop(&app).await;
+    let deal = offer(
+        &app,
+        &shop,
+        json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10}),
+    )
+    .await;
+    let offer_id = deal["id"].as_str().unwrap();
+    let (local_holder, _) = new_holder(&app, &shop.root, 2, "440303").await;
+    apply(&app, application(7, "140521")).await;
+
+    let mut ids = Vec::new();
+    for (n, (holder, bill)) in [
+        (&shop.holder, 10_000),
+        (&local_holder, 20_000),
+        (&shop.holder, 5_000),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let token = qr(&app, holder).await;
+        let body = redeem(
+            &app,
+            &shop.terminal,
+            &format!("stats-{n}"),
+            json!({"token": token, "offer_id": offer_id, "bill_fen": bill}),
+        )
+        .await
+        .expect(201);
+        ids.push(body["id"].as_str().unwrap().to_owned());
+    }
+    app.post(
+        &format!("/api/v1/merchant/redemptions/{}/void", ids[2]),
+        Some(&shop.staff),
+        json!({"reason": "误扫"}),
+    )
+    .await
+    .expect(200);
+
+    // Shenzhen: the merchant, the local holder, every (unvoided) redemption.
+    let sz = app
+        .get("/api/v1/admin/stats?region=440300", Some(&shop.root))
+        .await
+        .expect(200);
+    assert_eq!(sz["region"], "440300");
+    assert_eq!(sz["region_name"], "深圳市");
+    assert_eq!(sz["merchants"]["total"], 1);
+    assert_eq!(entry(&sz["merchants"]["by_status"], "active")["count"], 1);
+    assert_eq!(
+        entry(&sz["merchants"]["by_category"], "pharmacy")["count"],
+        1
+    );
+    assert_eq!(entry(&sz["merchants"]["by_kind"], "enterprise")["count"], 1);
+    let year = sz["admissions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(year["admitted"], 1, "{year}");
+    assert_eq!(year["target"], 100);
+    assert_eq!(year["attainment_percent"], 1.0);
+    assert_eq!(year["by_region"][0]["region_code"], "440303");
+    assert_eq!(year["by_region"][0]["region_name"], "罗湖区");
+    assert_eq!(sz["beneficiaries"]["total"], 1);
+    assert_eq!(
+        entry(&sz["beneficiaries"]["by_category"], "veteran")["count"],
+        1
+    );
+    assert_eq!(sz["cards"]["total"], 1);
+    assert_eq!(entry(&sz["cards"]["by_product"], "general")["count"], 1);
+    assert_eq!(entry(&sz["cards"]["by_status"], "active")["count"], 1);
+
+    let r = &sz["redemptions"];
+    assert_eq!(r["count"], 2, "the voided one is not counted: {r}");
+    assert_eq!(r["discount_fen"], 3_000);
+    let month = china_today().format("%Y-%m").to_string();
+    assert_eq!(
+        r["by_month"],
+        json!([{"key": month, "count": 2, "discount_fen": 3000}])
+    );
+    assert_eq!(
+        entry(&r["by_holder_category"], "veteran")["discount_fen"],
+        3000
+    );
+    assert_eq!(entry(&r["by_merchant_category"], "pharmacy")["count"], 2);
+    assert_eq!(entry(&r["by_card_product"], "general")["count"], 2);
+    assert_eq!(entry(&r["by_offer_kind"], "percent_off")["count"], 2);
+    let lh = entry(&r["by_region"], "440303");
+    assert_eq!(
+        (lh["count"].as_i64(), lh["name"].as_str()),
+        (Some(2), Some("罗湖区"))
+    );
+    assert_eq!(r["cross_region"]["count"], 1);
+    assert_eq!(r["cross_region"]["discount_fen"], 1_000);
+    assert_eq!(
+        r["cross_region"]["pairs"],
+        json!([{"holder_region_code": "140521", "holder_region_name": "沁水县",
+                "bearing_region_code": "440303", "bearing_region_name": "罗湖区",
+                "count": 1, "discount_fen": 1000}])
+    );
+    assert_eq!(
+        r["top_merchants"][0]["merchant_id"],
+        shop.merchant_id.as_str()
+    );
+    assert_eq!(r["top_merchants"][0]["count"], 2);
+    assert_eq!(r["top_merchants"][0]["discount_fen"], 3000);
+
+    // Qinshui: its own target, the pending applicant, the travelling holder's card.
+    let qs = app
+        .get("/api/v1/admin/stats?region=140521", Some(&shop.root))
+        .await
+        .expect(200);
+    assert_eq!(qs["merchants"]["total"], 1);
+    assert_eq!(entry(&qs["merchants"]["by_status"], "pending")["count"], 1);
+    let year = qs["admissions"].as_array().unwrap().last().unwrap().clone();
+    assert_eq!(
+        (year["admitted"].as_i64(), year["target"].as_i64()),
+        (Some(0), Some(50))
+    );
+    assert_eq!(qs["beneficiaries"]["total"], 1);
+    assert_eq!(
+        qs["redemptions"]["count"], 0,
+        "its holder redeemed in Shenzhen"
+    );
+
+    // Everywhere (a super administrator without region): both.
+    let all = app
+        .get("/api/v1/admin/stats", Some(&shop.root))
+        .await
+        .expect(200);
+    assert_eq!(all["region"], Value::Null);
+    assert_eq!(all["merchants"]["total"], 2);
+    assert_eq!(all["beneficiaries"]["total"], 2);
+    assert_eq!(all["redemptions"]["count"], 2);
+
+    // A range without today counts no redemption.
+    let earlier = app
+        .get(
+            "/api/v1/admin/stats?region=440300&from=2020-01-01&to=2020-12-31",
+            Some(&shop.root),
+        )
+        .await
+        .expect(200);
+    assert_eq!(earlier["redemptions"]["count"], 0);
+    assert_eq!(earlier["redemptions"]["by_month"], json!([]));
+    assert_eq!(earlier["admissions"][0]["year"], 2020);
+    assert_eq!(earlier["admissions"][0]["admitted"], 0);
+
+    // Scope: a region administrator sees its own subtree by default, nothing outside.
+    let luohu = app
+        .staff(
+            &shop.root,
+            "luohu.admin",
+            "region_admin",
+            Some("440303"),
+            None,
+        )
+        .await;
+    let own = app
+        .get("/api/v1/admin/stats", Some(&luohu))
+        .await
+        .expect(200);
+    assert_eq!(own["region"], "440303");
+    assert_eq!(own["redemptions"]["count"], 2);
+    app.get("/api/v1/admin/stats?region=140521", Some(&luohu))
+        .await
+        .expect_problem(403, "region_out_of_scope");
+    app.get("/api/v1/admin/stats?region=440300", Some(&luohu))
+        .await
+        .expect_problem(403, "region_out_of_scope");
+    let auditor = app
+        .staff(&shop.root, "sz.auditor", "auditor", Some("440300"), None)
+        .await;
+    let seen = app
+        .get("/api/v1/admin/stats", Some(&auditor))
+        .await
+        .expect(200);
+    assert_eq!(seen["redemptions"]["discount_fen"], 3000);
+    app.get("/api/v1/admin/stats", Some(&shop.staff))
+        .await
+        .expect_problem(403, "forbidden");
+    app.get("/api/v1/admin/stats", None)
+        .await
+        .expect_problem(401, "unauthenticated");
+
+    // Bad input lists each bad field.
+    let bad = app
+        .get(
+            "/api/v1/admin/stats?from=2026-13-01&to=yesterday&region=12",
+            Some(&shop.root),
+        )
+        .await
+        .expect_problem(422, "validation_failed");
+    let fields: Vec<&str> = bad["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["from", "to", "region"]);
+    app.get(
+        "/api/v1/admin/stats?from=2026-02-01&to=2026-01-01",
+        Some(&shop.root),
+    )
+    .await
+    .expect_problem(422, "validation_failed");
+}
+
+mod stats_agree_with_the_rows {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        figures(spawn_instant_app(Backend::Postgres).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        figures(spawn_instant_app(Backend::Sqlite).await).await
+    }
+}
