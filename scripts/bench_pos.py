@@ -8,9 +8,12 @@ and wrk on the PATH.
 Sets up a merchant, an offer, a terminal and a holder through the API, then runs wrk
 (2 threads, 64 connections) against: the bare hello route, the reference route (one
 Ed25519 check + one cache round trip), verify, and redemption (each request with its own
-pre-minted token and Idempotency-Key). Prints one Markdown row per run.
+pre-minted token and Idempotency-Key), once for an unlimited offer and once for an offer
+with a total quota. With COLD_BASE=URL of a second process on the same database whose
+Redis refuses writes, also verify with a cold cache. Prints one Markdown row per run.
 """
 import json
+import os
 import re
 import subprocess
 import sys
@@ -62,12 +65,17 @@ def setup():
     staff = call("POST", "/api/v1/auth/login", {"username": f"bench{n}", "password": "bench-password"})["access_token"]
     offer = call("POST", "/api/v1/merchant/offers", {"title": "九折", "kind": "percent_off", "percent_off": 10}, staff)["id"]
     call("POST", f"/api/v1/admin/offers/{offer}/approve", {}, admin)
+    # The same discount with a (never reached) total quota: every redemption of it takes
+    # the offer row's lock, so they queue one behind the other.
+    quota_offer = call("POST", "/api/v1/merchant/offers", {"title": "限量九折", "kind": "percent_off", "percent_off": 10,
+                       "total_quota": 10_000_000}, staff)["id"]
+    call("POST", f"/api/v1/admin/offers/{quota_offer}/approve", {}, admin)
     terminal = call("POST", "/api/v1/merchant/terminals", {"name": "bench"}, staff)["api_key"]
     person = call("POST", "/api/v1/admin/beneficiaries", {"name": "张三明", "id_number": id_number(n % 1000),
                   "category": "veteran", "region_code": "440303"}, admin)["id"]
     card = call("POST", f"/api/v1/admin/beneficiaries/{person}/cards", {"product": "general"}, admin)
     holder = call("POST", "/api/v1/holder/activate", {"card_no": card["card_no"], "activation_code": card["activation_code"]})["access_token"]
-    return terminal, holder, offer
+    return terminal, holder, offer, quota_offer
 
 
 def wrk(name, url, lua=None, connections=64):
@@ -90,7 +98,7 @@ def lua_file(text):
 
 
 def main():
-    terminal, holder, offer = setup()
+    terminal, holder, offer, quota_offer = setup()
     token = call("POST", "/api/v1/holder/card/qr", {}, holder)["token"]
     post = lambda auth: lua_file(
         'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
@@ -100,23 +108,29 @@ def main():
     wrk("bare JSON hello (`GET /bench/hello`)", BASE + "/bench/hello")
     wrk("reference: Ed25519 + one cache GET (`POST /bench/reference`)", BASE + "/bench/reference", post(None))
     wrk("verify, warm cache (`POST /api/v1/pos/verify`)", BASE + "/api/v1/pos/verify", post(terminal))
+    cold = os.environ.get("COLD_BASE")
+    if cold:
+        # A second process on the same database whose Redis refuses every write.
+        wrk("verify, cold cache (every snapshot from PostgreSQL)", cold.rstrip("/") + "/api/v1/pos/verify", post(terminal))
     # Redemption: every request its own token and key, minted beforehand.
     count = int(sys.argv[4]) if len(sys.argv) > 4 else 40000
-    tokens = [call("POST", "/api/v1/holder/card/qr", {}, holder)["token"] for _ in range(count)]
-    lua = lua_file(
-        "local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}\n"
-        + 'local counter = 0\nlocal thread_id = 0\nlocal threads = 0\n'
-        + 'function setup(thread) thread:set("id", threads) threads = threads + 1 end\n'
-        + 'function init(args) thread_id = id end\n'
-        + 'function request()\n'
-        + '  counter = counter + 1\n'
-        + '  local i = thread_id * ' + str(count // 2) + ' + counter\n'
-        + '  if i > #tokens then i = #tokens end\n'
-        + '  local body = \'{"token":"\' .. tokens[i] .. \'","offer_id":"' + offer + '","bill_fen":10000}\'\n'
-        + '  return wrk.format("POST", "/api/v1/pos/redemptions", {["content-type"]="application/json",'
-        + f'["authorization"]="Bearer {terminal}", ["idempotency-key"]="b-" .. thread_id .. "-" .. counter}}, body)\n'
-        + "end\n")
-    wrk("redemption (`POST /api/v1/pos/redemptions`), 64 connections", BASE + "/api/v1/pos/redemptions", lua)
+    for name, offer_id, tag in [("redemption, unlimited offer (`POST /api/v1/pos/redemptions`)", offer, "u"),
+                                ("redemption, offer with a total quota", quota_offer, "q")]:
+        tokens = [call("POST", "/api/v1/holder/card/qr", {}, holder)["token"] for _ in range(count)]
+        lua = lua_file(
+            "local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}\n"
+            + 'local counter = 0\nlocal thread_id = 0\nlocal threads = 0\n'
+            + 'function setup(thread) thread:set("id", threads) threads = threads + 1 end\n'
+            + 'function init(args) thread_id = id end\n'
+            + 'function request()\n'
+            + '  counter = counter + 1\n'
+            + '  local i = thread_id * ' + str(count // 2) + ' + counter\n'
+            + '  if i > #tokens then i = #tokens end\n'
+            + '  local body = \'{"token":"\' .. tokens[i] .. \'","offer_id":"' + offer_id + '","bill_fen":10000}\'\n'
+            + '  return wrk.format("POST", "/api/v1/pos/redemptions", {["content-type"]="application/json",'
+            + f'["authorization"]="Bearer {terminal}", ["idempotency-key"]="b-{tag}-" .. thread_id .. "-" .. counter}}, body)\n'
+            + "end\n")
+        wrk(name, BASE + "/api/v1/pos/redemptions", lua)
 
 
 if __name__ == "__main__":
