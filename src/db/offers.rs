@@ -454,11 +454,15 @@ pub async fn list_redemptions(
 // ---------- idempotency ----------
 
 /// Claims an idempotency key; `false` when it already exists (then read it).
+/// Claims an idempotency key with the answer it gives; `false` when the key was
+/// claimed already (on PostgreSQL after waiting for that claim's transaction to end).
 pub async fn claim_key(
     conn: &mut Conn<'_>,
     terminal: TerminalId,
     key: &str,
     request_hash: &str,
+    status: i32,
+    body: &str,
     at: NaiveDateTime,
 ) -> QueryResult<bool> {
     let inserted = with_conn!(conn, |c| diesel::insert_into(idempotency_keys::table)
@@ -467,6 +471,8 @@ pub async fn claim_key(
             idempotency_keys::key.eq(key),
             idempotency_keys::request_hash.eq(request_hash),
             idempotency_keys::created_at.eq(at),
+            idempotency_keys::response_status.eq(Some(status)),
+            idempotency_keys::response_body.eq(Some(body)),
         ))
         .on_conflict_do_nothing()
         .execute(c)
@@ -491,27 +497,6 @@ pub async fn stored_answer(
         .first(c)
         .await
         .optional())
-}
-
-pub async fn store_answer(
-    conn: &mut Conn<'_>,
-    terminal: TerminalId,
-    key: &str,
-    status: i32,
-    body: &str,
-) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::update(
-        idempotency_keys::table
-            .filter(idempotency_keys::terminal_id.eq(terminal))
-            .filter(idempotency_keys::key.eq(key))
-    )
-    .set((
-        idempotency_keys::response_status.eq(Some(status)),
-        idempotency_keys::response_body.eq(Some(body))
-    ))
-    .execute(c)
-    .await)?;
-    Ok(())
 }
 
 /// Whether a QR token id has redeemed already (the ledger's answer).

@@ -736,13 +736,23 @@ fn view(row: &RedemptionRow, card_no_masked: String) -> RedemptionView {
     }
 }
 
-/// The checks and writes of one redemption; everything it writes is in `tx`.
-async fn redeem_in(
+/// A redemption that passed every check that reading can make; the writes in
+/// [`write_redemption`] may still refuse it (spent token, quota, holder limit).
+struct Prepared {
+    row: RedemptionRow,
+    card_no_masked: String,
+    holder_limit: Option<i32>,
+    /// Whether the offer has a total quota, counted on its row.
+    counted: bool,
+}
+
+/// The checks of one redemption, from fresh rows (not snapshots: this is the write path).
+async fn prepare_redemption(
     tx: &mut Conn<'_>,
     state: &AppState,
     terminal: &TerminalEntry,
     req: &RedeemRequest,
-) -> ApiResult<(RedemptionRow, String, bool)> {
+) -> ApiResult<Prepared> {
     let claims = state
         .qr_keys
         .verify(req.token.trim())
@@ -751,13 +761,13 @@ async fn redeem_in(
             QrError::Invalid => Reason::TokenInvalid.error(),
         })?;
     let now = db::now();
-    // Fresh rows, not snapshots: this is the write path. Two joined reads (card with
-    // holder, merchant with offer) instead of four keep the transaction short.
+    // Two joined reads (card with holder, merchant with offer) instead of four keep the
+    // transaction short.
     let (card, beneficiary) = db::cards::find_with_holder(tx, claims.sub)
         .await?
         .ok_or_else(|| Reason::TokenInvalid.error())?;
     // The holder's usage is not read here: the per-holder limit is enforced by its own
-    // conditional update below.
+    // conditional update in `write_redemption`.
     let snapshot = card_snapshot(&card, beneficiary, Vec::new());
     if let Some(reason) = snapshot.refusal(now) {
         return Err(reason.error());
@@ -769,8 +779,6 @@ async fn redeem_in(
         .await?
         .filter(|(m, _)| m.effective_status(china_today()) == MerchantStatus::Active)
         .ok_or_else(|| Reason::MerchantInactive.error())?;
-    // A spent token is caught by the unique `jti` of the redemption insert below (and
-    // the savepoint undoes what came before it); no separate look-up.
     let offer: OfferRow = offer.ok_or_else(|| {
         ApiError::unprocessable("offer_not_active", "this merchant has no such offer")
     })?;
@@ -805,18 +813,9 @@ async fn redeem_in(
         "bill_required" => ApiError::invalid_field("bill_fen", "is required for this offer"),
         _ => ApiError::invalid_field("bill_fen", "must not be negative"),
     })?;
-    let period_key = match (offer.per_holder_limit, rules.period) {
-        (Some(limit), Some(period)) => {
-            let key = rules::period_key(period, now);
-            if !offers::take_holder_use(tx, offer.id, snapshot.beneficiary_id, &key, limit).await? {
-                return Err(ApiError::conflict(
-                    "holder_limit_reached",
-                    "持卡人本期已用完这项优待 (the holder has used this offer up for the period)",
-                ));
-            }
-            key
-        }
-        _ => rules::period_key(HolderPeriod::Lifetime, now),
+    let (holder_limit, period) = match (offer.per_holder_limit, rules.period) {
+        (Some(limit), Some(period)) => (Some(limit), period),
+        _ => (None, HolderPeriod::Lifetime),
     };
     let row = RedemptionRow {
         id: RedemptionId::new(),
@@ -826,7 +825,7 @@ async fn redeem_in(
         card_id: card.id,
         beneficiary_id: snapshot.beneficiary_id,
         jti: claims.jti.clone(),
-        period_key,
+        period_key: rules::period_key(period, now),
         bill_fen: req.bill_fen,
         discount_fen: discount,
         companions,
@@ -841,7 +840,30 @@ async fn redeem_in(
         offer_kind: offer.kind.clone(),
         merchant_category: merchant.category.clone(),
     };
-    offers::insert_redemption(tx, &row)
+    Ok(Prepared {
+        row,
+        card_no_masked: snapshot.card_no_masked,
+        holder_limit,
+        counted: offer.total_quota.is_some(),
+    })
+}
+
+/// The writes of a prepared redemption; a refusal here leaves the transaction to be
+/// rolled back.
+async fn write_redemption(tx: &mut Conn<'_>, prepared: &Prepared) -> ApiResult<()> {
+    let row = &prepared.row;
+    if let Some(limit) = prepared.holder_limit {
+        if !offers::take_holder_use(tx, row.offer_id, row.beneficiary_id, &row.period_key, limit)
+            .await?
+        {
+            return Err(ApiError::conflict(
+                "holder_limit_reached",
+                "持卡人本期已用完这项优待 (the holder has used this offer up for the period)",
+            ));
+        }
+    }
+    // A spent token is caught by the unique `jti` here; no separate look-up.
+    offers::insert_redemption(tx, row)
         .await
         .map_err(|e| match e {
             diesel::result::Error::DatabaseError(
@@ -853,13 +875,39 @@ async fn redeem_in(
     // Only offers with a quota touch the offer's row (an unlimited offer's redemptions
     // do not queue on one lock), and last, because every redemption of the offer waits
     // on that row's lock until the commit: the less work after it, the shorter the queue.
-    if offer.total_quota.is_some() && !offers::take_quota(tx, offer.id).await? {
+    if prepared.counted && !offers::take_quota(tx, row.offer_id).await? {
         return Err(ApiError::conflict(
             "quota_exhausted",
             "这项优待的名额已用完 (the offer's quota is used up)",
         ));
     }
-    Ok((row, snapshot.card_no_masked, offer.total_quota.is_some()))
+    Ok(())
+}
+
+/// The answer stored with a key somebody else claimed: replayed when the request is
+/// the same, refused when the key was used for another.
+async fn stored_answer(
+    conn: &mut Conn<'_>,
+    terminal: TerminalId,
+    key: &str,
+    request_hash: &str,
+) -> ApiResult<(u16, String)> {
+    let (hash, status, body) = offers::stored_answer(conn, terminal, key)
+        .await?
+        .ok_or_else(|| ApiError::internal(anyhow::anyhow!("claimed key without a row")))?;
+    if hash != request_hash {
+        return Err(ApiError::unprocessable(
+            "idempotency_key_reused",
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    match (status, body) {
+        (Some(status), Some(body)) => Ok((status as u16, body)),
+        _ => Err(ApiError::conflict(
+            "idempotency_key_in_progress",
+            "the first request with this key is still running",
+        )),
+    }
 }
 
 /// Records a redemption. `Idempotency-Key` is required: the same key with the same
@@ -901,74 +949,72 @@ pub async fn redeem(
     let mut pooled = state.db.get().await?;
     let mut conn = pooled.conn();
 
-    enum Outcome {
-        Fresh(u16, String, Option<(Box<RedemptionRow>, bool)>),
-        Replay(u16, String),
+    // The key is claimed together with the answer it will give, in the transaction
+    // that writes the redemption: one transaction, no savepoint and no second write
+    // of the key on the usual path. A concurrent request with the same key waits on
+    // the key's unique index until this one commits or rolls back.
+    enum Attempt {
+        Redeemed(Box<Prepared>, String),
+        KeyTaken,
     }
-    let outcome = conn
+    let attempt: ApiResult<Attempt> = conn
         .transaction(async |tx| {
-            if !offers::claim_key(tx, terminal.id, &key, &request_hash, db::now()).await? {
-                // Someone claimed it first, and (their transaction being over) answered.
-                let (hash, status, body) = offers::stored_answer(tx, terminal.id, &key)
-                    .await?
-                    .ok_or_else(|| {
-                        ApiError::internal(anyhow::anyhow!("claimed key without a row"))
-                    })?;
-                if hash != request_hash {
-                    return Err(ApiError::unprocessable(
-                        "idempotency_key_reused",
-                        "this Idempotency-Key was used for a different request",
-                    ));
-                }
-                return match (status, body) {
-                    (Some(status), Some(body)) => Ok(Outcome::Replay(status as u16, body)),
-                    _ => Err(ApiError::conflict(
-                        "idempotency_key_in_progress",
-                        "the first request with this key is still running",
-                    )),
-                };
+            let prepared = prepare_redemption(tx, &state, &terminal, &request).await?;
+            let body = serde_json::to_string(&view(&prepared.row, prepared.card_no_masked.clone()))
+                .map_err(ApiError::internal)?;
+            let now = prepared.row.redeemed_at;
+            if !offers::claim_key(tx, terminal.id, &key, &request_hash, 201, &body, now).await? {
+                return Ok(Attempt::KeyTaken);
             }
-            // The work runs in a savepoint: a refusal undoes it, and the refusal itself
-            // is kept with the key so a retry hears the same answer.
-            let work = tx
-                .transaction(async |inner| redeem_in(inner, &state, &terminal, &request).await)
-                .await;
-            let (status, body, row) = match work {
-                Ok((row, card_no_masked, counted)) => {
-                    let body = serde_json::to_string(&view(&row, card_no_masked))
-                        .map_err(ApiError::internal)?;
-                    (201u16, body, Some((Box::new(row), counted)))
-                }
-                Err(e) if e.status.is_client_error() => {
-                    let body = serde_json::to_string(&e.problem()).map_err(ApiError::internal)?;
-                    (e.status.as_u16(), body, None)
-                }
-                Err(e) => return Err(e),
-            };
-            offers::store_answer(tx, terminal.id, &key, i32::from(status), &body).await?;
-            Ok(Outcome::Fresh(status, body, row))
+            write_redemption(tx, &prepared).await?;
+            Ok(Attempt::Redeemed(Box::new(prepared), body))
         })
-        .await?;
-    // Back to the pool before the cache round trips below: 64 tills share 16
-    // connections, and a connection held through them keeps the next till waiting.
-    drop(pooled);
-    let (status, body) = match outcome {
-        Outcome::Replay(status, body) => (status, body),
-        Outcome::Fresh(status, body, row) => {
-            if let Some((row, counted)) = row {
-                after_redemption_change(&state, &row, counted).await;
-                let _ = state
-                    .cache
-                    .set(
-                        &keys::jti(&row.jti),
-                        "1",
-                        Duration::from_secs(u64::from(state.qr_ttl_secs) + 120),
-                    )
-                    .await;
-                tracing::info!(redemption_id = %row.id, discount_fen = row.discount_fen, "redeemed");
-            }
-            (status, body)
+        .await;
+    let (status, body) = match attempt {
+        Ok(Attempt::Redeemed(prepared, body)) => {
+            // Back to the pool before the cache round trips: 64 tills share 16
+            // connections, and one held through them keeps the next till waiting.
+            drop(pooled);
+            let row = &prepared.row;
+            after_redemption_change(&state, row, prepared.counted).await;
+            let _ = state
+                .cache
+                .set(
+                    &keys::jti(&row.jti),
+                    "1",
+                    Duration::from_secs(u64::from(state.qr_ttl_secs) + 120),
+                )
+                .await;
+            tracing::info!(redemption_id = %row.id, discount_fen = row.discount_fen, "redeemed");
+            (201, body)
         }
+        Ok(Attempt::KeyTaken) => stored_answer(&mut conn, terminal.id, &key, &request_hash).await?,
+        // A refusal (nothing of it was written) is kept with the key, so a retry hears
+        // the same answer; if the key was claimed meanwhile, its answer wins.
+        Err(refusal) if refusal.status.is_client_error() => {
+            let status = refusal.status.as_u16();
+            let body = serde_json::to_string(&refusal.problem()).map_err(ApiError::internal)?;
+            let claimed = conn
+                .transaction(async |tx| {
+                    offers::claim_key(
+                        tx,
+                        terminal.id,
+                        &key,
+                        &request_hash,
+                        i32::from(status),
+                        &body,
+                        db::now(),
+                    )
+                    .await
+                })
+                .await?;
+            if claimed {
+                (status, body)
+            } else {
+                stored_answer(&mut conn, terminal.id, &key, &request_hash).await?
+            }
+        }
+        Err(other) => return Err(other),
     };
     let content_type = if status == 201 {
         "application/json"
