@@ -51,23 +51,16 @@ pub struct GroupRow {
     pub fen: i64,
 }
 
-/// Redemption dimensions: `(dim, key expression on PostgreSQL, on SQLite)`.
-const REDEMPTION_DIMS: &[(&str, &str, &str)] = &[
-    (
-        "month",
-        "to_char(redeemed_at + interval '8 hours', 'YYYY-MM')",
-        "strftime('%Y-%m', redeemed_at, '+8 hours')",
-    ),
-    ("holder_category", "holder_category", "holder_category"),
-    (
-        "merchant_category",
-        "merchant_category",
-        "merchant_category",
-    ),
-    ("card_product", "card_product", "card_product"),
-    ("offer_kind", "offer_kind", "offer_kind"),
-    ("region", "merchant_region_code", "merchant_region_code"),
-    ("merchant", "merchant_id::text", "merchant_id"),
+/// Redemption dimensions on SQLite: `(dim, key expression)`; PostgreSQL's query
+/// below names the same dimensions.
+const REDEMPTION_DIMS: &[(&str, &str)] = &[
+    ("month", "strftime('%Y-%m', redeemed_at, '+8 hours')"),
+    ("holder_category", "holder_category"),
+    ("merchant_category", "merchant_category"),
+    ("card_product", "card_product"),
+    ("offer_kind", "offer_kind"),
+    ("region", "merchant_region_code"),
+    ("merchant", "merchant_id"),
 ];
 
 /// Completed redemptions at merchants of the subtree `region_like`, redeemed in
@@ -82,38 +75,36 @@ pub async fn redemption_groups(
     let filter = "status = 'completed' AND redeemed_at >= $1 AND redeemed_at < $2 \
                   AND merchant_region_code LIKE $3";
     let sql = if is_pg(conn) {
-        // One scan, hash-aggregated per grouping set. The merchant's region is grouped
-        // by under one name only (`region`'s alias): PostgreSQL inlines the CTE, and two
-        // names of one column would be one expression to GROUPING().
-        let mut case = String::from("CASE WHEN GROUPING(holder_region_code) = 0 THEN 'pair'");
-        let mut keys = Vec::new();
-        let mut sets = vec!["()".to_owned()];
-        let mut columns = Vec::new();
-        let mut region_alias = String::new();
-        for (i, (dim, pg, _)) in REDEMPTION_DIMS.iter().enumerate() {
-            let alias = format!("d{i}");
-            columns.push(format!("{pg} AS {alias}"));
-            case.push_str(&format!(" WHEN GROUPING({alias}) = 0 THEN '{dim}'"));
-            keys.push(alias.clone());
-            sets.push(format!("({alias})"));
-            if *dim == "region" {
-                region_alias = alias;
-            }
-        }
-        sets.push(format!("(holder_region_code, {region_alias})"));
-        case.push_str(" ELSE 'total' END");
+        // One scan, hash-aggregated in five grouping sets over the raw columns (the
+        // month and the merchant id are formatted after the aggregation, not per row).
+        // The merchant's category, offer kind and region are rolled up from the small
+        // per-merchant set, the total from the months. `GROUPING(mo, hc, cp, mid, hr)`
+        // tells the sets apart: 15 month, 23 holder category, 27 card product,
+        // 29 merchant, 30 region pair.
         format!(
-            "WITH r AS (SELECT {columns}, holder_region_code, discount_fen \
-             FROM redemptions WHERE {filter}) \
-             SELECT {case} AS dim, \
-             CASE WHEN GROUPING(holder_region_code) = 0 THEN holder_region_code \
-             ELSE COALESCE({keys}) END AS k1, \
-             CASE WHEN GROUPING(holder_region_code) = 0 THEN {region_alias} END AS k2, \
-             count(*) AS n, COALESCE(sum(discount_fen), 0)::bigint AS fen \
-             FROM r GROUP BY GROUPING SETS ({sets})",
-            columns = columns.join(", "),
-            keys = keys.join(", "),
-            sets = sets.join(", "),
+            "WITH r AS (SELECT date_trunc('month', redeemed_at + interval '8 hours') AS mo, \
+             holder_category AS hc, card_product AS cp, merchant_id AS mid, \
+             merchant_category AS mc, offer_kind AS ok, merchant_region_code AS mr, \
+             holder_region_code AS hr, discount_fen FROM redemptions WHERE {filter}), \
+             a AS MATERIALIZED (SELECT GROUPING(mo, hc, cp, mid, hr) AS g, \
+             mo, hc, cp, mid, mc, ok, mr, hr, count(*) AS n, \
+             COALESCE(sum(discount_fen), 0)::bigint AS fen FROM r \
+             GROUP BY GROUPING SETS ((mo), (hc), (cp), (mid, mc, ok, mr), (hr, mr))) \
+             SELECT 'total'::text AS dim, NULL::text AS k1, NULL::text AS k2, \
+             COALESCE(sum(n), 0)::bigint AS n, COALESCE(sum(fen), 0)::bigint AS fen \
+             FROM a WHERE g = 15 \
+             UNION ALL SELECT 'month', to_char(mo, 'YYYY-MM'), NULL, n, fen FROM a WHERE g = 15 \
+             UNION ALL SELECT 'holder_category', hc, NULL, n, fen FROM a WHERE g = 23 \
+             UNION ALL SELECT 'card_product', cp, NULL, n, fen FROM a WHERE g = 27 \
+             UNION ALL SELECT 'merchant', mid::text, NULL, sum(n)::bigint, sum(fen)::bigint \
+             FROM a WHERE g = 29 GROUP BY mid \
+             UNION ALL SELECT 'merchant_category', mc, NULL, sum(n)::bigint, sum(fen)::bigint \
+             FROM a WHERE g = 29 GROUP BY mc \
+             UNION ALL SELECT 'offer_kind', ok, NULL, sum(n)::bigint, sum(fen)::bigint \
+             FROM a WHERE g = 29 GROUP BY ok \
+             UNION ALL SELECT 'region', mr, NULL, sum(n)::bigint, sum(fen)::bigint \
+             FROM a WHERE g = 29 GROUP BY mr \
+             UNION ALL SELECT 'pair', hr, mr, n, fen FROM a WHERE g = 30"
         )
     } else {
         // SQLite has no grouping sets: one grouped select per dimension.
@@ -125,7 +116,7 @@ pub async fn redemption_groups(
              COALESCE(sum(discount_fen), 0) FROM r GROUP BY holder_region_code, merchant_region_code"
                 .to_owned(),
         ];
-        for (dim, _, sqlite) in REDEMPTION_DIMS {
+        for (dim, sqlite) in REDEMPTION_DIMS {
             parts.push(format!(
                 "SELECT '{dim}', {sqlite}, NULL, count(*), COALESCE(sum(discount_fen), 0) \
                  FROM r GROUP BY {sqlite}"
@@ -137,12 +128,21 @@ pub async fn redemption_groups(
         )
     };
     let sql = for_backend(&sql, is_pg(conn));
-    with_conn!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(until)
-        .bind::<Text, _>(region_like)
-        .load::<GroupRow>(c)
-        .await)
+    // The sort feeding the aggregation spills to disk under the default 4 MB.
+    conn.transaction(async |tx| {
+        if is_pg(tx) {
+            with_conn!(tx, |c| diesel::sql_query("SET LOCAL work_mem = '64MB'")
+                .execute(c)
+                .await)?;
+        }
+        with_conn!(tx, |c| diesel::sql_query(&sql)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(until)
+            .bind::<Text, _>(region_like)
+            .load::<GroupRow>(c)
+            .await)
+    })
+    .await
 }
 
 /// Merchants of the subtree by stored status (an active merchant past its agreement
