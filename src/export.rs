@@ -22,6 +22,7 @@ use tokio::sync::mpsc;
 use crate::db::exports::{self as q, ExportFilter};
 use crate::db::Conn;
 use crate::domain::beneficiary::{Category, Honor};
+use crate::domain::{card_no, to_china};
 use crate::stats::{self, AdmissionTargets, Stats, StatsScope};
 
 /// Rows read per query: large enough to amortise the round trip, small enough that a
@@ -228,26 +229,6 @@ pub fn yuan(fen: i64) -> String {
     let sign = if fen < 0 { "-" } else { "" };
     let abs = fen.unsigned_abs();
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
-}
-
-/// `6217********1234`, as `CardNo::masked` shows a card number; stored numbers are not
-/// re-validated here.
-pub fn mask_card_no(card_no: &str) -> String {
-    let n = card_no.chars().count();
-    if n <= 8 || !card_no.is_ascii() {
-        return "*".repeat(n);
-    }
-    format!(
-        "{}{}{}",
-        &card_no[..4],
-        "*".repeat(n - 8),
-        &card_no[n - 4..]
-    )
-}
-
-/// A stored UTC time as China time.
-fn china(time: NaiveDateTime) -> NaiveDateTime {
-    time + chrono::Duration::hours(8)
 }
 
 pub fn merchant_status_label(code: &str) -> &str {
@@ -491,8 +472,8 @@ async fn produce_merchants(
                     m.agreement_start.map_or(Cell::Empty, Cell::Date),
                     m.agreement_end.map_or(Cell::Empty, Cell::Date),
                     m.admitted_at
-                        .map_or(Cell::Empty, |t| Cell::DateTime(china(t))),
-                    Cell::DateTime(china(m.created_at)),
+                        .map_or(Cell::Empty, |t| Cell::DateTime(to_china(t))),
+                    Cell::DateTime(to_china(m.created_at)),
                     Cell::Text(m.id.to_string()),
                 ]
             })
@@ -553,7 +534,7 @@ async fn produce_beneficiaries(
                     region_name(&names, &b.region_code),
                     Cell::opt_text(b.relation),
                     Cell::Text(held),
-                    Cell::DateTime(china(b.created_at)),
+                    Cell::DateTime(to_china(b.created_at)),
                     Cell::Text(b.id.to_string()),
                 ]
             })
@@ -590,14 +571,14 @@ async fn produce_redemptions(
             .into_iter()
             .map(|r| {
                 vec![
-                    Cell::DateTime(china(r.redeemed_at)),
+                    Cell::DateTime(to_china(r.redeemed_at)),
                     Cell::Text(r.merchant_name),
                     Cell::text(&r.merchant_region_code),
                     region_name(&names, &r.merchant_region_code),
                     Cell::text(merchant_category_label(&r.merchant_category)),
                     Cell::Text(r.offer_title),
                     Cell::text(offer_kind_label(&r.offer_kind)),
-                    Cell::Text(mask_card_no(&r.card_no)),
+                    Cell::Text(card_no::mask(&r.card_no)),
                     Cell::Text(
                         products
                             .get(&r.card_product)
@@ -613,7 +594,7 @@ async fn produce_redemptions(
                     Cell::text(redemption_status_label(&r.status)),
                     Cell::opt_text(r.void_reason),
                     r.voided_at
-                        .map_or(Cell::Empty, |t| Cell::DateTime(china(t))),
+                        .map_or(Cell::Empty, |t| Cell::DateTime(to_china(t))),
                     Cell::Text(r.id.to_string()),
                 ]
             })
@@ -1128,9 +1109,9 @@ mod tests {
 
     #[test]
     fn card_numbers_are_masked_like_the_api() {
-        assert_eq!(mask_card_no("6217000012341234"), "6217********1234");
-        assert_eq!(mask_card_no("12345678"), "********");
-        assert_eq!(mask_card_no(""), "");
+        assert_eq!(card_no::mask("6217000012341234"), "6217********1234");
+        assert_eq!(card_no::mask("12345678"), "********");
+        assert_eq!(card_no::mask(""), "");
     }
 
     #[test]

@@ -5,6 +5,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
+use crate::domain::china_midnight_utc;
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use serde::Serialize;
 use utoipa::ToSchema;
@@ -77,13 +78,10 @@ impl StatsScope {
 
     /// The UTC instants `[from 00:00, to + 1 day 00:00)` in China time.
     pub fn utc_bounds(&self) -> (NaiveDateTime, NaiveDateTime) {
-        let offset = chrono::Duration::hours(8);
-        let start = self.from.and_hms_opt(0, 0, 0).unwrap_or_default() - offset;
-        let end = (self.to + chrono::Duration::days(1))
-            .and_hms_opt(0, 0, 0)
-            .unwrap_or_default()
-            - offset;
-        (start, end)
+        (
+            china_midnight_utc(self.from),
+            china_midnight_utc(self.to + chrono::Days::new(1)),
+        )
     }
 }
 

@@ -60,12 +60,23 @@ impl CardNo {
 
     /// `8860********1234`.
     pub fn masked(&self) -> String {
-        let n = self.0.len();
-        match (self.0.get(..4), self.0.get(n.saturating_sub(4)..)) {
-            (Some(head), Some(tail)) if n > 8 => format!("{head}{}{tail}", "*".repeat(n - 8)),
-            _ => "*".repeat(n),
-        }
+        mask(&self.0)
     }
+}
+
+/// `8860********1234`: four digits at each end of a card number, as every answer and
+/// export shows it; a stored number is not re-validated here.
+pub fn mask(card_no: &str) -> String {
+    let n = card_no.chars().count();
+    if n <= 8 || !card_no.is_ascii() {
+        return "*".repeat(n);
+    }
+    format!(
+        "{}{}{}",
+        &card_no[..4],
+        "*".repeat(n - 8),
+        &card_no[n - 4..]
+    )
 }
 
 /// The Luhn digit to append to `body`, or `None` unless `body` is non-empty ASCII

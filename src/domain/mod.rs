@@ -62,7 +62,17 @@ pub use staff::{Password, Role, Username};
 /// The offices work on China Standard Time (UTC+8, no daylight saving): calendar dates
 /// such as an agreement's last day, or the year of a badge number, are read there.
 pub fn china_now() -> chrono::NaiveDateTime {
-    chrono::Utc::now().naive_utc() + chrono::Duration::hours(8)
+    to_china(chrono::Utc::now().naive_utc())
+}
+
+/// A stored UTC time as China time.
+pub fn to_china(utc: chrono::NaiveDateTime) -> chrono::NaiveDateTime {
+    utc + chrono::Duration::hours(8)
+}
+
+/// Midnight China time at the start of `day`, as a stored UTC time.
+pub fn china_midnight_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
+    day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)
 }
 
 pub fn china_today() -> chrono::NaiveDate {

@@ -10,11 +10,11 @@ use crate::auth::AdminUser;
 use crate::db::complaints;
 use crate::db::inspections::{self, InspectionId};
 use crate::db::MerchantId;
-use crate::domain::china_today;
 use crate::domain::merchant::MerchantStatus;
-use crate::error::{ApiError, ApiResult, FieldError};
+use crate::domain::{china_midnight_utc, china_today};
+use crate::error::{ApiError, ApiResult};
 use crate::routes::admin_merchants::{load_scoped, ExitReviewView};
-use crate::routes::utc;
+use crate::routes::{date_param, utc};
 use crate::startup::AppState;
 
 /// Days the default window covers, today included.
@@ -69,22 +69,6 @@ pub struct MerchantEvaluation {
     pub last_spot_check: Option<SpotCheckView>,
     /// The current exit-review flag; null when not flagged.
     pub exit_review: Option<ExitReviewView>,
-}
-
-fn date_param(errors: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
-    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(date) => Some(date),
-        Err(_) => {
-            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
-            None
-        }
-    }
-}
-
-/// Midnight China time at the start of `day`, in UTC.
-fn china_midnight_utc(day: NaiveDate) -> chrono::NaiveDateTime {
-    day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)
 }
 
 /// A merchant's evaluation over a window (default: the last 90 days, China time):

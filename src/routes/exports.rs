@@ -16,6 +16,7 @@ use crate::db::exports::ExportFilter;
 use crate::domain::{china_today, RegionCode, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::export::{self as exporter, ExportFormat, ExportKind, ExportRequest};
+use crate::routes::date_param;
 use crate::startup::AppState;
 use crate::stats::{AdmissionTargets, StatsScope};
 
@@ -70,21 +71,6 @@ impl ExportPlan {
     }
 }
 
-fn date(errors: &mut Vec<FieldError>, field: &str, raw: Option<&str>) -> Option<NaiveDate> {
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
-    match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(d) if (2000..=2199).contains(&d.year()) => Some(d),
-        Ok(_) => {
-            errors.push(FieldError::new(field, "must lie between 2000 and 2199"));
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
-            None
-        }
-    }
-}
-
 /// Checks an export: the kind (404 `export_not_found`), the fields (422
 /// `validation_failed`) and, for a caller, its role and region (403). `caller` is `None`
 /// on the command line, which sees everything.
@@ -122,8 +108,8 @@ pub fn plan(
             parsed
         }
     };
-    let from = date(&mut errors, "from", query.from.as_deref());
-    let to = date(&mut errors, "to", query.to.as_deref());
+    let from = date_param(&mut errors, "from", query.from.as_deref());
+    let to = date_param(&mut errors, "to", query.to.as_deref());
     if let (Some(from), Some(to)) = (from, to) {
         if from > to {
             errors.push(FieldError::new("to", "must not be before from"));

@@ -201,3 +201,25 @@ pub fn root(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(health::openapi_yaml)
         .service(pos::jwks);
 }
+
+/// A `YYYY-MM-DD` query parameter (China calendar day); blank is absent. Years outside
+/// 2000–2199 are refused, so no range can reach past what the data can hold.
+pub fn date_param(
+    errors: &mut Vec<FieldError>,
+    field: &str,
+    raw: Option<&str>,
+) -> Option<chrono::NaiveDate> {
+    use chrono::Datelike;
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
+        Ok(d) if (2000..=2199).contains(&d.year()) => Some(d),
+        Ok(_) => {
+            errors.push(FieldError::new(field, "must lie between 2000 and 2199"));
+            None
+        }
+        Err(_) => {
+            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
+            None
+        }
+    }
+}

@@ -901,12 +901,13 @@ async fn stored_answer(
             "this Idempotency-Key was used for a different request",
         ));
     }
+    // A key is only ever claimed together with its answer (the columns stay nullable
+    // for rows written before that was so).
     match (status, body) {
         (Some(status), Some(body)) => Ok((status as u16, body)),
-        _ => Err(ApiError::conflict(
-            "idempotency_key_in_progress",
-            "the first request with this key is still running",
-        )),
+        _ => Err(ApiError::internal(anyhow::anyhow!(
+            "idempotency key stored without its answer"
+        ))),
     }
 }
 

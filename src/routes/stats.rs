@@ -8,6 +8,7 @@ use utoipa::IntoParams;
 use crate::auth::AdminUser;
 use crate::domain::{china_today, RegionCode};
 use crate::error::{ApiError, ApiResult, FieldError};
+use crate::routes::date_param;
 use crate::startup::AppState;
 use crate::stats::{compute, Stats, StatsScope};
 
@@ -26,20 +27,10 @@ impl StatsQuery {
     /// The scope asked for, checked against what `admin` may see.
     pub fn scope(&self, admin: &AdminUser) -> ApiResult<StatsScope> {
         let mut errors = Vec::new();
-        let date = |errors: &mut Vec<FieldError>, field: &str, raw: Option<&str>| {
-            let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
-            match NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-                Ok(d) => Some(d),
-                Err(_) => {
-                    errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
-                    None
-                }
-            }
-        };
         let today = china_today();
-        let from = date(&mut errors, "from", self.from.as_deref())
+        let from = date_param(&mut errors, "from", self.from.as_deref())
             .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
-        let to = date(&mut errors, "to", self.to.as_deref()).unwrap_or(today);
+        let to = date_param(&mut errors, "to", self.to.as_deref()).unwrap_or(today);
         if from > to {
             errors.push(FieldError::new("to", "must not be before from"));
         }
