@@ -246,6 +246,23 @@ impl Application {
             }
         });
 
+        // Sum the closed months' redemptions for the figures now rather than on the
+        // first request that needs them.
+        let warm_state = state.clone();
+        tokio::spawn(async move {
+            let warmed = async {
+                let mut pooled = warm_state.db.get().await?;
+                anyhow::Ok(
+                    crate::db::stats::warm_rollup(&mut pooled.conn(), crate::db::now()).await?,
+                )
+            };
+            match warmed.await {
+                Ok(0) => {}
+                Ok(months) => tracing::info!(months, "redemption rollup summed"),
+                Err(error) => tracing::warn!(%error, "summing the redemption rollup failed"),
+            }
+        });
+
         let app_state = state.clone();
         // Reference routes for docs/benchmarks.md; off unless asked for.
         let bench_routes = std::env::var("YONGJUN_BENCH_ROUTES").is_ok_and(|v| v == "1");

@@ -331,8 +331,8 @@ pub async fn compute(
         by_product_status,
     };
 
-    let (from, until) = scope.utc_bounds();
-    let groups = db::stats::redemption_groups(conn, &like, from, until)
+    let until = scope.to + chrono::Days::new(1);
+    let groups = db::stats::redemption_groups(conn, &like, scope.from, until, now)
         .await
         .context("counting redemptions")?;
 

@@ -395,14 +395,15 @@ pub async fn find_redemption(
         .optional())
 }
 
-/// Voids a completed redemption; `None` if it was not completed any more.
+/// Voids a completed redemption and marks its month's figures stale (call it in a
+/// transaction); `None` if it was not completed any more.
 pub async fn void_redemption(
     conn: &mut Conn<'_>,
     id: RedemptionId,
     reason: &str,
     at: NaiveDateTime,
 ) -> QueryResult<Option<RedemptionRow>> {
-    with_conn!(conn, |c| diesel::update(
+    let row = with_conn!(conn, |c| diesel::update(
         redemptions::table
             .filter(redemptions::id.eq(id))
             .filter(redemptions::status.eq("completed"))
@@ -415,7 +416,11 @@ pub async fn void_redemption(
     .returning(RedemptionRow::as_returning())
     .get_result(c)
     .await
-    .optional())
+    .optional())?;
+    if let Some(row) = &row {
+        super::stats::rollup_stale(conn, row.redeemed_at).await?;
+    }
+    Ok(row)
 }
 
 pub enum RedemptionOwner {

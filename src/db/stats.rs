@@ -4,7 +4,7 @@
 //! redemption figure is a scan of that one table, on PostgreSQL a single scan for all
 //! of them (`GROUPING SETS`).
 
-use chrono::{NaiveDate, NaiveDateTime};
+use chrono::{Datelike, NaiveDate, NaiveDateTime};
 use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamp};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
@@ -64,9 +64,10 @@ const REDEMPTION_DIMS: &[(&str, &str)] = &[
 ];
 
 /// Completed redemptions at merchants of the subtree `region_like`, redeemed in
-/// `[from, until)`: the total (`dim = "total"`), one row per key of each dimension of
-/// [`REDEMPTION_DIMS`], and `dim = "pair"` rows `(holder region, merchant region)`.
-pub async fn redemption_groups(
+/// `[from, until)`, counted from the ledger: the total (`dim = "total"`), one row per key
+/// of each dimension of [`REDEMPTION_DIMS`], and `dim = "pair"` rows
+/// `(holder region, merchant region)`.
+async fn ledger_groups(
     conn: &mut Conn<'_>,
     region_like: &str,
     from: NaiveDateTime,
@@ -143,6 +144,300 @@ pub async fn redemption_groups(
             .await)
     })
     .await
+}
+
+// ---------- the monthly rollup ----------
+//
+// Closed months are answered from `redemption_rollup` (a few hundred rows per month
+// instead of every redemption), the rest of a range from the ledger. A month is closed
+// one hour after it ends (China time), when no redemption can still be written into it;
+// it is summed once, on first use (or at start-up), and again after a void in it marked
+// it stale.
+
+/// How long after a month's end it may still receive redemptions (a request begun before
+/// midnight and committed after it); after this the month is closed.
+pub const ROLLUP_GRACE: chrono::Duration = chrono::Duration::hours(1);
+
+fn first_of_month(day: NaiveDate) -> NaiveDate {
+    day.with_day(1).expect("every month has a first day")
+}
+
+fn next_month(first: NaiveDate) -> NaiveDate {
+    first + chrono::Months::new(1)
+}
+
+/// The rollup's key of the month that `first` begins.
+fn month_key(first: NaiveDate) -> String {
+    first.format("%Y-%m").to_string()
+}
+
+/// The start of the first month that is not closed at `now` (UTC).
+fn open_from(now: NaiveDateTime) -> NaiveDate {
+    first_of_month(crate::domain::to_china(now - ROLLUP_GRACE).date())
+}
+
+/// How the China-time days `[from, until)` are counted: whole closed months
+/// `[months.0, months.1)` from the rollup, the days before and after them from the
+/// ledger.
+#[derive(Debug, PartialEq, Eq)]
+pub struct RangePlan {
+    pub months: Option<(NaiveDate, NaiveDate)>,
+    pub ledger: Vec<(NaiveDate, NaiveDate)>,
+}
+
+pub fn plan(from: NaiveDate, until: NaiveDate, now: NaiveDateTime) -> RangePlan {
+    let first = if from.day() == 1 {
+        from
+    } else {
+        next_month(first_of_month(from))
+    };
+    let end = first_of_month(until).min(open_from(now));
+    if first >= end {
+        return RangePlan {
+            months: None,
+            ledger: vec![(from, until)],
+        };
+    }
+    RangePlan {
+        months: Some((first, end)),
+        ledger: [(from, first), (end, until)]
+            .into_iter()
+            .filter(|(a, b)| a < b)
+            .collect(),
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct MonthRow {
+    #[diesel(sql_type = Text)]
+    month: String,
+}
+
+/// Marks the month of a redemption redeemed at `redeemed_at` (UTC) stale, in the
+/// caller's transaction: the next figures over it are summed again.
+pub async fn rollup_stale(conn: &mut Conn<'_>, redeemed_at: NaiveDateTime) -> QueryResult<()> {
+    let month = month_key(first_of_month(crate::domain::to_china(redeemed_at).date()));
+    let sql = for_backend(
+        "INSERT INTO redemption_rollup_months (month, fresh) VALUES ($1, FALSE) \
+         ON CONFLICT (month) DO UPDATE SET fresh = FALSE",
+        is_pg(conn),
+    );
+    with_conn!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(&month)
+        .execute(c)
+        .await)?;
+    Ok(())
+}
+
+/// Sums the months `[first, end)` that the rollup does not hold fresh, one transaction
+/// per month. The month's marker row is written first: a concurrent builder of the same
+/// month waits for it and then finds the month fresh, and a concurrent void waits for
+/// it and then marks the month stale again.
+pub async fn ensure_rollup(
+    conn: &mut Conn<'_>,
+    first: NaiveDate,
+    end: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    let sql = for_backend(
+        "SELECT month FROM redemption_rollup_months WHERE fresh AND month >= $1 AND month < $2",
+        is_pg(conn),
+    );
+    let fresh: std::collections::HashSet<String> = with_conn!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(month_key(first))
+        .bind::<Text, _>(month_key(end))
+        .load::<MonthRow>(c)
+        .await)?
+    .into_iter()
+    .map(|r| r.month)
+    .collect();
+    let mut built = 0;
+    let mut month = first;
+    while month < end {
+        if !fresh.contains(&month_key(month)) && build_month(conn, month, now).await? {
+            built += 1;
+        }
+        month = next_month(month);
+    }
+    Ok(built)
+}
+
+/// Sums one month into the rollup; `false` when another builder already had.
+async fn build_month(
+    conn: &mut Conn<'_>,
+    first: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let pg = is_pg(conn);
+    let key = month_key(first);
+    let claim = for_backend(
+        "INSERT INTO redemption_rollup_months (month, fresh, built_at) VALUES ($1, TRUE, $2) \
+         ON CONFLICT (month) DO UPDATE SET fresh = TRUE, built_at = excluded.built_at \
+         WHERE redemption_rollup_months.fresh = FALSE RETURNING month",
+        pg,
+    );
+    let clear = for_backend("DELETE FROM redemption_rollup WHERE month = $1", pg);
+    let sum = for_backend(
+        "WITH r AS (SELECT merchant_region_code AS mr, holder_category AS hc, \
+         card_product AS cp, CAST(merchant_id AS TEXT) AS mid, merchant_category AS mc, \
+         offer_kind AS ok, holder_region_code AS hr, discount_fen FROM redemptions \
+         WHERE status = 'completed' AND redeemed_at >= $1 AND redeemed_at < $2) \
+         INSERT INTO redemption_rollup (month, set_name, merchant_region_code, k1, k2, k3, n, fen) \
+         SELECT $3, s, mr, k1, k2, k3, n, fen FROM ( \
+         SELECT 'holder_category' AS s, mr, hc AS k1, CAST(NULL AS TEXT) AS k2, \
+         CAST(NULL AS TEXT) AS k3, count(*) AS n, COALESCE(sum(discount_fen), 0) AS fen \
+         FROM r GROUP BY mr, hc \
+         UNION ALL SELECT 'card_product', mr, cp, NULL, NULL, count(*), \
+         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, cp \
+         UNION ALL SELECT 'merchant', mr, mid, mc, ok, count(*), \
+         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, mid, mc, ok \
+         UNION ALL SELECT 'pair', mr, hr, NULL, NULL, count(*), \
+         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, hr) g",
+        pg,
+    );
+    let (from, until) = (
+        crate::domain::china_midnight_utc(first),
+        crate::domain::china_midnight_utc(next_month(first)),
+    );
+    conn.transaction(async |tx| {
+        let claimed = with_conn!(tx, |c| diesel::sql_query(&claim)
+            .bind::<Text, _>(&key)
+            .bind::<Timestamp, _>(now)
+            .load::<MonthRow>(c)
+            .await)?;
+        if claimed.is_empty() {
+            return Ok(false);
+        }
+        with_conn!(tx, |c| diesel::sql_query(&clear)
+            .bind::<Text, _>(&key)
+            .execute(c)
+            .await)?;
+        with_conn!(tx, |c| diesel::sql_query(&sum)
+            .bind::<Timestamp, _>(from)
+            .bind::<Timestamp, _>(until)
+            .bind::<Text, _>(&key)
+            .execute(c)
+            .await)?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Sums every closed month since the first redemption into the rollup (at start-up, so
+/// that the first figures need not); the number of months summed.
+pub async fn warm_rollup(conn: &mut Conn<'_>, now: NaiveDateTime) -> QueryResult<usize> {
+    #[derive(diesel::QueryableByName)]
+    struct First {
+        #[diesel(sql_type = Nullable<Timestamp>)]
+        first: Option<NaiveDateTime>,
+    }
+    let first = with_conn!(conn, |c| diesel::sql_query(
+        "SELECT min(redeemed_at) AS first FROM redemptions"
+    )
+    .get_result::<First>(c)
+    .await)?
+    .first;
+    match first {
+        Some(at) => {
+            let first = first_of_month(crate::domain::to_china(at).date());
+            ensure_rollup(conn, first, open_from(now), now).await
+        }
+        None => Ok(0),
+    }
+}
+
+/// The rollup's sums for the months `[first, end)` at merchants of `region_like`, in
+/// the rows [`ledger_groups`] gives.
+async fn rollup_groups(
+    conn: &mut Conn<'_>,
+    region_like: &str,
+    first: NaiveDate,
+    end: NaiveDate,
+) -> QueryResult<Vec<GroupRow>> {
+    let sql = for_backend(
+        "WITH x AS (SELECT * FROM redemption_rollup WHERE month >= $1 AND month < $2 \
+         AND merchant_region_code LIKE $3) \
+         SELECT 'total' AS dim, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, \
+         CAST(COALESCE(sum(n), 0) AS BIGINT) AS n, CAST(COALESCE(sum(fen), 0) AS BIGINT) AS fen \
+         FROM x WHERE set_name = 'merchant' \
+         UNION ALL SELECT 'month', month, NULL, CAST(sum(n) AS BIGINT), CAST(sum(fen) AS BIGINT) \
+         FROM x WHERE set_name = 'merchant' GROUP BY month \
+         UNION ALL SELECT 'holder_category', k1, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'holder_category' GROUP BY k1 \
+         UNION ALL SELECT 'card_product', k1, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'card_product' GROUP BY k1 \
+         UNION ALL SELECT 'merchant', k1, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k1 \
+         UNION ALL SELECT 'merchant_category', k2, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k2 \
+         UNION ALL SELECT 'offer_kind', k3, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k3 \
+         UNION ALL SELECT 'region', merchant_region_code, NULL, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' \
+         GROUP BY merchant_region_code \
+         UNION ALL SELECT 'pair', k1, merchant_region_code, CAST(sum(n) AS BIGINT), \
+         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'pair' \
+         GROUP BY k1, merchant_region_code",
+        is_pg(conn),
+    );
+    with_conn!(conn, |c| diesel::sql_query(&sql)
+        .bind::<Text, _>(month_key(first))
+        .bind::<Text, _>(month_key(end))
+        .bind::<Text, _>(region_like)
+        .load::<GroupRow>(c)
+        .await)
+}
+
+/// Completed redemptions at merchants of the subtree `region_like`, redeemed on the
+/// China-time days `[from, until)`: the total (`dim = "total"`), one row per key of
+/// each dimension of [`REDEMPTION_DIMS`], and `dim = "pair"` rows
+/// `(holder region, merchant region)`. Closed months come from the rollup (summed
+/// first if need be), the other days from the ledger; the parts are added up.
+pub async fn redemption_groups(
+    conn: &mut Conn<'_>,
+    region_like: &str,
+    from: NaiveDate,
+    until: NaiveDate,
+    now: NaiveDateTime,
+) -> QueryResult<Vec<GroupRow>> {
+    let plan = plan(from, until, now);
+    let mut parts = Vec::new();
+    if let Some((first, end)) = plan.months {
+        ensure_rollup(conn, first, end, now).await?;
+        parts.push(rollup_groups(conn, region_like, first, end).await?);
+    }
+    for (a, b) in plan.ledger {
+        let bounds = (
+            crate::domain::china_midnight_utc(a),
+            crate::domain::china_midnight_utc(b),
+        );
+        parts.push(ledger_groups(conn, region_like, bounds.0, bounds.1).await?);
+    }
+    Ok(add_up(parts))
+}
+
+/// Adds rows of the same `(dim, k1, k2)` together.
+fn add_up(parts: Vec<Vec<GroupRow>>) -> Vec<GroupRow> {
+    if parts.len() == 1 {
+        return parts.into_iter().next().unwrap_or_default();
+    }
+    /// `(dim, k1, k2)` of a [`GroupRow`].
+    type Key = (String, Option<String>, Option<String>);
+    let mut sums: std::collections::BTreeMap<Key, (i64, i64)> = Default::default();
+    for row in parts.into_iter().flatten() {
+        let sum = sums.entry((row.dim, row.k1, row.k2)).or_default();
+        sum.0 += row.n;
+        sum.1 += row.fen;
+    }
+    sums.into_iter()
+        .map(|((dim, k1, k2), (n, fen))| GroupRow {
+            dim,
+            k1,
+            k2,
+            n,
+            fen,
+        })
+        .collect()
 }
 
 /// Merchants of the subtree by stored status (an active merchant past its agreement
@@ -283,7 +578,69 @@ pub async fn region_names(
 
 #[cfg(test)]
 mod tests {
-    use super::for_backend;
+    use super::{for_backend, plan, RangePlan};
+    use chrono::NaiveDate;
+
+    fn day(s: &str) -> NaiveDate {
+        s.parse().unwrap()
+    }
+
+    /// `now` as a UTC time given in China time.
+    fn china(s: &str) -> chrono::NaiveDateTime {
+        s.parse::<chrono::NaiveDateTime>().unwrap() - chrono::Duration::hours(8)
+    }
+
+    #[test]
+    fn closed_whole_months_come_from_the_rollup_the_edges_from_the_ledger() {
+        let now = china("2026-11-23T10:00:00");
+        assert_eq!(
+            plan(day("2026-01-01"), day("2026-11-24"), now),
+            RangePlan {
+                months: Some((day("2026-01-01"), day("2026-11-01"))),
+                ledger: vec![(day("2026-11-01"), day("2026-11-24"))],
+            }
+        );
+        assert_eq!(
+            plan(day("2025-03-15"), day("2025-06-10"), now),
+            RangePlan {
+                months: Some((day("2025-04-01"), day("2025-06-01"))),
+                ledger: vec![
+                    (day("2025-03-15"), day("2025-04-01")),
+                    (day("2025-06-01"), day("2025-06-10"))
+                ],
+            }
+        );
+        // Whole months only: nothing from the ledger.
+        assert_eq!(
+            plan(day("2025-01-01"), day("2026-01-01"), now).ledger,
+            Vec::<(NaiveDate, NaiveDate)>::new()
+        );
+    }
+
+    #[test]
+    fn no_rollup_without_a_whole_closed_month() {
+        let now = china("2026-11-23T10:00:00");
+        for (from, until) in [("2025-03-02", "2025-03-31"), ("2025-03-15", "2025-04-20")] {
+            assert_eq!(
+                plan(day(from), day(until), now),
+                RangePlan {
+                    months: None,
+                    ledger: vec![(day(from), day(until))]
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn a_month_closes_an_hour_after_it_ends_in_china_time() {
+        let (from, until) = (day("2026-10-01"), day("2026-12-01"));
+        // 00:30 on 1 November in China: October may still receive a redemption.
+        assert_eq!(plan(from, until, china("2026-11-01T00:30:00")).months, None);
+        assert_eq!(
+            plan(from, until, china("2026-11-01T01:00:00")).months,
+            Some((day("2026-10-01"), day("2026-11-01")))
+        );
+    }
 
     #[test]
     fn placeholders_follow_the_backend() {

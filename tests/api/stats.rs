@@ -226,6 +226,212 @@ async fn figures(app: TestApp) {
     .expect_problem(422, "validation_failed");
 }
 
+/// Moves a redemption to `china` (China time) in the ledger, as if it had been made then.
+async fn backdate(app: &TestApp, id: &str, china: &str) {
+    use diesel::sql_types::{Text, Timestamp};
+    use diesel_async::RunQueryDsl;
+    let at = china.parse::<chrono::NaiveDateTime>().unwrap() - chrono::Duration::hours(8);
+    let sql = match app.backend {
+        Backend::Postgres => "UPDATE redemptions SET redeemed_at = $1 WHERE CAST(id AS TEXT) = $2",
+        Backend::Sqlite => "UPDATE redemptions SET redeemed_at = ? WHERE CAST(id AS TEXT) = ?",
+    };
+    let mut pooled = app.state.db.get().await.unwrap();
+    let mut conn = pooled.conn();
+    let n = yongjun::with_conn!(&mut conn, |c| diesel::sql_query(sql)
+        .bind::<Timestamp, _>(at)
+        .bind::<Text, _>(id)
+        .execute(c)
+        .await
+        .unwrap());
+    assert_eq!(n, 1);
+}
+
+/// Months of the rollup that are fresh.
+async fn fresh_months(app: &TestApp) -> Vec<String> {
+    use diesel::sql_types::Text;
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Month {
+        #[diesel(sql_type = Text)]
+        month: String,
+    }
+    let mut pooled = app.state.db.get().await.unwrap();
+    let mut conn = pooled.conn();
+    yongjun::with_conn!(&mut conn, |c| diesel::sql_query(
+        "SELECT month FROM redemption_rollup_months WHERE fresh ORDER BY month"
+    )
+    .load::<Month>(c)
+    .await
+    .unwrap())
+    .into_iter()
+    .map(|m| m.month)
+    .collect()
+}
+
+/// Closed months are counted from the monthly rollup, the days around them from the
+/// ledger; both agree with the rows, across China-time month ends, and a void in a
+/// closed month is counted at once.
+async fn closed_months(app: TestApp) {
+    let shop = open_shop(&app).await;
+    let deal = offer(
+        &app,
+        &shop,
+        json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10}),
+    )
+    .await;
+    let offer_id = deal["id"].as_str().unwrap();
+    let (local_holder, _) = new_holder(&app, &shop.root, 2, "440303").await;
+    // (holder, bill, when in China time): the second is in April in China, still
+    // March in UTC; the third is the last half hour of April.
+    let made = [
+        (&shop.holder, 10_000, "2025-03-20T12:00:00"),
+        (&local_holder, 20_000, "2025-04-01T00:30:00"),
+        (&local_holder, 30_000, "2025-04-30T23:30:00"),
+        (&shop.holder, 40_000, "2025-05-05T10:00:00"),
+    ];
+    let mut ids = Vec::new();
+    for (n, (holder, bill, when)) in made.into_iter().enumerate() {
+        let token = qr(&app, holder).await;
+        let body = redeem(
+            &app,
+            &shop.terminal,
+            &format!("closed-{n}"),
+            json!({"token": token, "offer_id": offer_id, "bill_fen": bill}),
+        )
+        .await
+        .expect(201);
+        let id = body["id"].as_str().unwrap().to_owned();
+        backdate(&app, &id, when).await;
+        ids.push(id);
+    }
+    let stats = |query: &'static str| {
+        let (app, root) = (&app, &shop.root);
+        async move {
+            app.get(&format!("/api/v1/admin/stats?{query}"), Some(root))
+                .await
+                .expect(200)["redemptions"]
+                .clone()
+        }
+    };
+
+    // The whole year: twelve closed months, all from the rollup.
+    let year = stats("from=2025-01-01&to=2025-12-31").await;
+    let months: Vec<String> = (1..=12).map(|m| format!("2025-{m:02}")).collect();
+    assert_eq!(fresh_months(&app).await, months);
+    assert_eq!(
+        (year["count"].as_i64(), year["discount_fen"].as_i64()),
+        (Some(4), Some(10_000))
+    );
+    assert_eq!(
+        year["by_month"],
+        json!([{"key": "2025-03", "count": 1, "discount_fen": 1000},
+               {"key": "2025-04", "count": 2, "discount_fen": 5000},
+               {"key": "2025-05", "count": 1, "discount_fen": 4000}])
+    );
+    assert_eq!(entry(&year["by_offer_kind"], "percent_off")["count"], 4);
+    assert_eq!(
+        entry(&year["by_merchant_category"], "pharmacy")["discount_fen"],
+        10_000
+    );
+    assert_eq!(entry(&year["by_card_product"], "general")["count"], 4);
+    assert_eq!(entry(&year["by_region"], "440303")["name"], "罗湖区");
+    assert_eq!(
+        year["cross_region"]["pairs"],
+        json!([{"holder_region_code": "140521", "holder_region_name": "沁水县",
+                "bearing_region_code": "440303", "bearing_region_name": "罗湖区",
+                "count": 2, "discount_fen": 5000}])
+    );
+    assert_eq!(
+        year["top_merchants"][0]["merchant_id"],
+        shop.merchant_id.as_str()
+    );
+    assert_eq!(year["top_merchants"][0]["count"], 4);
+    let categories: i64 = year["by_holder_category"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["count"].as_i64().unwrap())
+        .sum();
+    assert_eq!(categories, 4);
+
+    // April from the rollup, the days of March and May around it from the ledger.
+    let around = stats("from=2025-03-21&to=2025-05-04").await;
+    assert_eq!(
+        (around["count"].as_i64(), around["discount_fen"].as_i64()),
+        (Some(2), Some(5000))
+    );
+    let wider = stats("from=2025-03-20&to=2025-05-05").await;
+    assert_eq!(wider["count"], 4);
+    assert_eq!(
+        wider["by_month"][0],
+        json!({"key": "2025-03", "count": 1, "discount_fen": 1000})
+    );
+    // Single days, from the ledger, in China time.
+    assert_eq!(stats("from=2025-04-01&to=2025-04-01").await["count"], 1);
+    assert_eq!(stats("from=2025-03-31&to=2025-03-31").await["count"], 0);
+    assert_eq!(
+        stats("from=2025-04-30&to=2025-04-30").await["discount_fen"],
+        3000
+    );
+    // The region filter applies to the rollup's rows too.
+    let qinshui = app
+        .get(
+            "/api/v1/admin/stats?region=140521&from=2025-01-01&to=2025-12-31",
+            Some(&shop.root),
+        )
+        .await
+        .expect(200);
+    assert_eq!(qinshui["redemptions"]["count"], 0);
+    let luohu = app
+        .get(
+            "/api/v1/admin/stats?region=440303&from=2025-01-01&to=2025-12-31",
+            Some(&shop.root),
+        )
+        .await
+        .expect(200);
+    assert_eq!(luohu["redemptions"]["discount_fen"], 10_000);
+
+    // A void in a closed month (the API allows it within a day, so late on the first
+    // of a month for the month before) marks that month stale; the next figures sum it
+    // again.
+    let mut pooled = app.state.db.get().await.unwrap();
+    let id: yongjun::db::ids::RedemptionId = ids[2].parse().unwrap();
+    pooled
+        .conn()
+        .transaction(async |tx| {
+            yongjun::db::offers::void_redemption(tx, id, "测试", yongjun::db::now()).await
+        })
+        .await
+        .unwrap()
+        .expect("it was completed");
+    drop(pooled);
+    assert!(!fresh_months(&app).await.contains(&"2025-04".to_owned()));
+    let after = stats("from=2025-01-01&to=2025-12-31").await;
+    assert_eq!(
+        (after["count"].as_i64(), after["discount_fen"].as_i64()),
+        (Some(3), Some(7000))
+    );
+    assert_eq!(
+        after["by_month"][1],
+        json!({"key": "2025-04", "count": 1, "discount_fen": 2000})
+    );
+    assert_eq!(fresh_months(&app).await, months);
+}
+
+mod closed_months_come_from_the_rollup {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn postgres() {
+        closed_months(spawn_instant_app(Backend::Postgres).await).await
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn sqlite() {
+        closed_months(spawn_instant_app(Backend::Sqlite).await).await
+    }
+}
+
 mod stats_agree_with_the_rows {
     use super::*;
 

@@ -1,0 +1,2 @@
+DROP TABLE redemption_rollup_months;
+DROP TABLE redemption_rollup;
