@@ -232,7 +232,6 @@ impl Cache {
         }
     }
 
-    /// Stores `value` only if `key` holds nothing; `true` when it was stored.
     /// Sets several keys with one TTL, in one round trip.
     pub async fn set_many(
         &self,
@@ -258,6 +257,7 @@ impl Cache {
         }
     }
 
+    /// Stores `value` only if `key` holds nothing; `true` when it was stored.
     pub async fn set_if_absent(
         &self,
         key: &str,
@@ -310,17 +310,25 @@ impl Cache {
         if keys.is_empty() {
             return Ok(());
         }
-        self.delete(&keys::with_companions(keys.clone())).await?;
+        let doomed = keys::with_companions(keys.clone());
         match &self.backend {
             Backend::Memory(_) => {
+                self.delete(&doomed).await?;
                 // Nobody listening is not an error.
                 let _ = self.invalidations.send(keys);
                 Ok(())
             }
             Backend::Redis(r) => {
+                // The delete and the announcement in one round trip.
                 let mut conn = r.manager.clone();
                 let payload = serde_json::to_string(&keys).unwrap_or_default();
-                bounded(conn.publish::<_, _, ()>(r.key(INVALIDATION_CHANNEL), payload)).await
+                let full: Vec<String> = doomed.iter().map(|k| r.key(k)).collect();
+                let mut pipe = redis::pipe();
+                pipe.del(full)
+                    .ignore()
+                    .publish(r.key(INVALIDATION_CHANNEL), payload)
+                    .ignore();
+                bounded(pipe.query_async::<()>(&mut conn)).await
             }
         }
     }

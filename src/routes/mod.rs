@@ -112,7 +112,12 @@ pub fn utc(time: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
 
 /// Registers every `/api/v1` route; each handler carries its OpenAPI description.
 pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
-    cfg.service(auth::login)
+    // The till's two calls first: the router tries resources in order and matches each
+    // pattern with a path parameter by regex, so a route at the end of this list pays
+    // for every pattern before it (9 % of a warm verification's CPU when it was there).
+    cfg.service(pos::verify)
+        .service(pos::redeem)
+        .service(auth::login)
         .service(regions::list_regions)
         .service(regions::get_region)
         // the public directory
@@ -169,8 +174,6 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(pos::list_terminals)
         .service(pos::delete_terminal)
         .service(pos::card_qr)
-        .service(pos::verify)
-        .service(pos::redeem)
         .service(pos::void)
         .service(pos::merchant_redemptions)
         .service(pos::holder_redemptions)

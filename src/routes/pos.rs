@@ -976,16 +976,14 @@ pub async fn redeem(
             // Back to the pool before the cache round trips: 64 tills share 16
             // connections, and one held through them keeps the next till waiting.
             drop(pooled);
+            // Both on the one multiplexed cache connection at once: one wait, not two.
             let row = &prepared.row;
-            after_redemption_change(&state, row, prepared.counted).await;
-            let _ = state
-                .cache
-                .set(
-                    &keys::jti(&row.jti),
-                    "1",
-                    Duration::from_secs(u64::from(state.qr_ttl_secs) + 120),
-                )
-                .await;
+            let spent_key = keys::jti(&row.jti);
+            let spent_ttl = Duration::from_secs(u64::from(state.qr_ttl_secs) + 120);
+            let (_, _) = tokio::join!(
+                after_redemption_change(&state, row, prepared.counted),
+                state.cache.set(&spent_key, "1", spent_ttl)
+            );
             tracing::info!(redemption_id = %row.id, discount_fen = row.discount_fen, "redeemed");
             (201, body)
         }
