@@ -286,7 +286,7 @@ pub async fn compute(
     // Admissions: whole calendar years of the range.
     let years = StatsScope {
         region: scope.region.clone(),
-        from: NaiveDate::from_ymd_opt(scope.from.year(), 1, 1).unwrap_or(scope.from),
+        from: crate::domain::year_start(scope.from),
         to: NaiveDate::from_ymd_opt(scope.to.year(), 12, 31).unwrap_or(scope.to),
     };
     let (year_start, year_end) = years.utc_bounds();

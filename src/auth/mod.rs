@@ -122,6 +122,23 @@ impl StaffUser {
         }
     }
 
+    /// The region a figure or an export is about: `asked`, which must lie within this
+    /// account's region, else the account's own; `None` (everywhere) only for a super
+    /// administrator. 403 `region_out_of_scope` otherwise.
+    pub fn scoped_region(&self, asked: Option<RegionCode>) -> Result<Option<RegionCode>, ApiError> {
+        match asked {
+            Some(code) if !self.covers(&code) => Err(ApiError::forbidden(
+                "region_out_of_scope",
+                "this region is outside your region",
+            )),
+            Some(code) => Ok(Some(code)),
+            None if self.region.is_none() && self.role != Role::SuperAdmin => Err(
+                ApiError::forbidden("region_out_of_scope", "your account has no region"),
+            ),
+            None => Ok(self.region.clone()),
+        }
+    }
+
     pub fn require_role(&self, allowed: &[Role]) -> Result<(), ApiError> {
         if allowed.contains(&self.role) {
             Ok(())
@@ -253,5 +270,48 @@ impl FromRequest for MerchantStaff {
                 )),
             }
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn staff(role: Role, region: Option<&str>) -> StaffUser {
+        StaffUser {
+            id: StaffUserId(uuid::Uuid::nil()),
+            username: "someone".into(),
+            role,
+            region: region.map(|r| RegionCode::parse(r).unwrap()),
+            department: None,
+            merchant_id: None,
+        }
+    }
+
+    fn code(r: &str) -> Option<RegionCode> {
+        Some(RegionCode::parse(r).unwrap())
+    }
+
+    #[test]
+    fn the_scoped_region_is_the_one_asked_within_the_callers_else_the_callers() {
+        let shenzhen = staff(Role::RegionAdmin, Some("440300"));
+        assert_eq!(shenzhen.scoped_region(None).unwrap(), code("440300"));
+        assert_eq!(
+            shenzhen.scoped_region(code("440303")).unwrap(),
+            code("440303")
+        );
+        let outside = shenzhen.scoped_region(code("140521")).unwrap_err();
+        assert_eq!(outside.code, "region_out_of_scope");
+
+        let root = staff(Role::SuperAdmin, None);
+        assert_eq!(root.scoped_region(None).unwrap(), None);
+        assert_eq!(root.scoped_region(code("140521")).unwrap(), code("140521"));
+
+        let nowhere = staff(Role::Auditor, None);
+        assert_eq!(
+            nowhere.scoped_region(None).unwrap_err().code,
+            "region_out_of_scope"
+        );
+        assert!(nowhere.scoped_region(code("440300")).is_err());
     }
 }

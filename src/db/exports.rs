@@ -18,8 +18,7 @@ use crate::with_conn;
 /// What an export is limited to.
 #[derive(Debug, Clone, Default)]
 pub struct ExportFilter {
-    /// `LIKE` patterns on the region code, all of which must match (the caller's
-    /// subtree and the region asked for).
+    /// `LIKE` patterns on the region code, all of which must match.
     pub region_likes: Vec<String>,
     /// UTC instants `[since, until)`: redemption time, or registration time of merchants
     /// and beneficiaries.

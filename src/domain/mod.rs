@@ -75,6 +75,11 @@ pub fn china_midnight_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
     day.and_time(chrono::NaiveTime::MIN) - chrono::Duration::hours(8)
 }
 
+/// 1 January of `day`'s year.
+pub fn year_start(day: chrono::NaiveDate) -> chrono::NaiveDate {
+    chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&day), 1, 1).unwrap_or(day)
+}
+
 pub fn china_today() -> chrono::NaiveDate {
     china_now().date()
 }

@@ -5,7 +5,7 @@
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
-use chrono::{Datelike, NaiveDate};
+use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
@@ -13,10 +13,10 @@ use utoipa::IntoParams;
 use crate::auth::{AdminUser, StaffUser};
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::exports::ExportFilter;
-use crate::domain::{china_today, RegionCode, Role};
+use crate::domain::{china_midnight_utc, china_today, year_start, RegionCode, Role};
 use crate::error::{ApiError, ApiResult, FieldError};
 use crate::export::{self as exporter, ExportFormat, ExportKind, ExportRequest};
-use crate::routes::date_param;
+use crate::routes::{date_param, region_code_param};
 use crate::startup::AppState;
 use crate::stats::{AdmissionTargets, StatsScope};
 
@@ -115,66 +115,24 @@ pub fn plan(
             errors.push(FieldError::new("to", "must not be before from"));
         }
     }
-    let asked = match query
-        .region
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    {
-        Some(raw) => match RegionCode::parse(raw) {
-            Ok(code) => Some(code),
-            Err(m) => {
-                errors.push(FieldError::new("region", m));
-                None
-            }
-        },
-        None => None,
-    };
+    let asked = region_code_param(query.region.as_deref(), &mut errors);
     let format = match format {
         Some(format) if errors.is_empty() => format,
         _ => return Err(ApiError::validation(errors)),
     };
-    let region = asked
-        .clone()
-        .or_else(|| caller.and_then(|c| c.region.clone()));
-    let mut filter = ExportFilter::default();
-    if let Some(caller) = caller {
-        if let Some(code) = &asked {
-            if !caller.covers(code) {
-                return Err(ApiError::forbidden(
-                    "region_out_of_scope",
-                    "this region is outside your region",
-                ));
-            }
-        }
-        match caller.region_like() {
-            Some(pattern) if pattern == "-" => {
-                return Err(ApiError::forbidden(
-                    "region_out_of_scope",
-                    "your account has no region",
-                ))
-            }
-            Some(pattern) => filter.region_likes.push(pattern),
-            None => {}
-        }
-    }
-    if let Some(code) = &asked {
-        filter.region_likes.push(code.like_pattern());
-    }
-    // China days as UTC instants: [from 00:00, to + 1 day 00:00) at UTC+8.
-    let bounds = |d: NaiveDate| {
-        StatsScope {
-            region: None,
-            from: d,
-            to: d,
-        }
-        .utc_bounds()
+    // The command line (no caller) sees everything.
+    let region = match caller {
+        Some(caller) => caller.scoped_region(asked)?,
+        None => asked,
     };
-    filter.since = from.map(|d| bounds(d).0);
-    filter.until = to.map(|d| bounds(d).1);
+    let filter = ExportFilter {
+        region_likes: region.iter().map(RegionCode::like_pattern).collect(),
+        // China days as UTC instants: [from 00:00, to + 1 day 00:00) at UTC+8.
+        since: from.map(china_midnight_utc),
+        until: to.map(|d| china_midnight_utc(d + chrono::Days::new(1))),
+    };
     let today = china_today();
-    let stats_from =
-        from.unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+    let stats_from = from.unwrap_or_else(|| year_start(today));
     let stats_scope = StatsScope {
         region: region.clone(),
         from: stats_from,

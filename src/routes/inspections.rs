@@ -20,7 +20,7 @@ use crate::error::{ApiError, ApiResult, FieldError};
 use crate::extract::Json;
 use crate::routes::complaints::flag_for_exit_review;
 use crate::routes::merchants::text;
-use crate::routes::{utc, PageQuery, Paged};
+use crate::routes::{region_code_param, region_param, utc, PageQuery, Paged};
 use crate::startup::AppState;
 
 /// Largest sample one inspection may draw.
@@ -160,24 +160,10 @@ pub async fn create_inspection(
 ) -> ApiResult<HttpResponse> {
     admin.require_write()?;
     let mut errors = Vec::new();
-    let region = match body
-        .region
-        .as_deref()
-        .map(str::trim)
-        .filter(|r| !r.is_empty())
-    {
-        Some(raw) => match RegionCode::parse(raw) {
-            Ok(r) => Some(r),
-            Err(m) => {
-                errors.push(FieldError::new("region", m));
-                None
-            }
-        },
-        None => {
-            errors.push(FieldError::new("region", "is required"));
-            None
-        }
-    };
+    let region = region_code_param(body.region.as_deref(), &mut errors);
+    if body.region.as_deref().is_none_or(|r| r.trim().is_empty()) {
+        errors.push(FieldError::new("region", "is required"));
+    }
     let size = match body.sample_size {
         Some(n) if (1..=MAX_SAMPLE).contains(&n) => Some(n),
         Some(_) => {
@@ -298,10 +284,7 @@ pub async fn list_inspections(
     }
     .collect(&mut errors);
     let mut region_likes: Vec<String> = admin.region_like().into_iter().collect();
-    region_likes.extend(crate::routes::region_param(
-        query.region.as_deref(),
-        &mut errors,
-    ));
+    region_likes.extend(region_param(query.region.as_deref(), &mut errors));
     let page = match page {
         Some(page) if errors.is_empty() => page,
         _ => return Err(ApiError::validation(errors)),

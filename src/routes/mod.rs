@@ -65,16 +65,20 @@ impl PageQuery {
     }
 }
 
+/// An optional `region` parameter (blank counts as absent), or its error in `errors`.
+pub fn region_code_param(
+    raw: Option<&str>,
+    errors: &mut Vec<FieldError>,
+) -> Option<crate::domain::RegionCode> {
+    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
+    crate::domain::RegionCode::parse(raw)
+        .map_err(|m| errors.push(FieldError::new("region", m)))
+        .ok()
+}
+
 /// The `LIKE` pattern of an optional `region` query parameter (a subtree), or its error.
 pub fn region_param(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    let raw = raw.filter(|r| !r.is_empty())?;
-    match crate::domain::RegionCode::parse(raw) {
-        Ok(code) => Some(code.like_pattern()),
-        Err(m) => {
-            errors.push(FieldError::new("region", m));
-            None
-        }
-    }
+    region_code_param(raw, errors).map(|code| code.like_pattern())
 }
 
 impl Page {

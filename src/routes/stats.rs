@@ -1,14 +1,13 @@
 //! The figures of a region (`GET /api/v1/admin/stats`).
 
 use actix_web::{get, web};
-use chrono::{Datelike, NaiveDate};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
 use crate::auth::AdminUser;
-use crate::domain::{china_today, RegionCode};
+use crate::domain::{china_today, year_start};
 use crate::error::{ApiError, ApiResult, FieldError};
-use crate::routes::date_param;
+use crate::routes::{date_param, region_code_param};
 use crate::startup::AppState;
 use crate::stats::{compute, Stats, StatsScope};
 
@@ -29,7 +28,7 @@ impl StatsQuery {
         let mut errors = Vec::new();
         let today = china_today();
         let from = date_param(&mut errors, "from", self.from.as_deref())
-            .unwrap_or_else(|| NaiveDate::from_ymd_opt(today.year(), 1, 1).unwrap_or(today));
+            .unwrap_or_else(|| year_start(today));
         let to = date_param(&mut errors, "to", self.to.as_deref()).unwrap_or(today);
         if from > to {
             errors.push(FieldError::new("to", "must not be before from"));
@@ -40,36 +39,12 @@ impl StatsQuery {
                 "the range may span ten years at most",
             ));
         }
-        let region = match self
-            .region
-            .as_deref()
-            .map(str::trim)
-            .filter(|r| !r.is_empty())
-        {
-            Some(raw) => match RegionCode::parse(raw) {
-                Ok(code) => Some(code),
-                Err(m) => {
-                    errors.push(FieldError::new("region", m));
-                    None
-                }
-            },
-            None => admin.region.clone(),
-        };
+        let asked = region_code_param(self.region.as_deref(), &mut errors);
         if !errors.is_empty() {
             return Err(ApiError::validation(errors));
         }
-        match &region {
-            Some(code) if !admin.covers(code) => Err(ApiError::forbidden(
-                "region_out_of_scope",
-                "this region is outside your region",
-            )),
-            // Only a super administrator may ask for everywhere.
-            None if admin.region_like().is_some() => Err(ApiError::forbidden(
-                "region_out_of_scope",
-                "your account has no region",
-            )),
-            _ => Ok(StatsScope { region, from, to }),
-        }
+        let region = admin.scoped_region(asked)?;
+        Ok(StatsScope { region, from, to })
     }
 }
 

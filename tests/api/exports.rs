@@ -6,7 +6,7 @@ use serde_json::json;
 
 use crate::beneficiaries::{id_number, person, register};
 use crate::helpers::*;
-use crate::pos::{new_holder, offer, open_shop, qr, redeem};
+use crate::pos::{new_holder, offer, open_shop, ten_percent, visit};
 
 const BOM: &[u8] = b"\xEF\xBB\xBF";
 
@@ -76,24 +76,10 @@ fn xlsx(body: Vec<u8>) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
 /// 100.00 and 199.90), the second voided.
 async fn redemptions_export(app: TestApp) {
     let shop = open_shop(&app).await;
-    let deal = offer(
-        &app,
-        &shop,
-        json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10}),
-    )
-    .await;
-    let offer_id = deal["id"].as_str().unwrap();
+    let deal = offer(&app, &shop, ten_percent()).await;
     let mut ids = Vec::new();
-    for (n, bill) in [10_000, 19_990].into_iter().enumerate() {
-        let token = qr(&app, &shop.holder).await;
-        let body = redeem(
-            &app,
-            &shop.terminal,
-            &format!("export-{n}"),
-            json!({"token": token, "offer_id": offer_id, "bill_fen": bill}),
-        )
-        .await
-        .expect(201);
+    for bill in [10_000, 19_990] {
+        let body = visit(&app, &shop, &deal, &shop.holder, bill).await;
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
     app.post(

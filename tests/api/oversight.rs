@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::merchants::{activate_merchant, application};
-use crate::pos::{new_holder, offer, open_shop, qr, redeem, Shop};
+use crate::pos::{new_holder, offer, open_shop, qr, ten_percent, visit};
 
 macro_rules! both {
     ($(async fn $name:ident($app:ident) $body:block)*) => {
@@ -21,24 +21,6 @@ macro_rules! both {
             }
         )*
     };
-}
-
-fn ten_percent() -> Value {
-    json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10})
-}
-
-/// Redeems the shop's offer once for `holder` with `bill_fen`; the redemption's body.
-async fn visit(app: &TestApp, shop: &Shop, offer: &Value, holder: &str, bill_fen: i64) -> Value {
-    let token = qr(app, holder).await;
-    let key = uuid::Uuid::new_v4().to_string();
-    redeem(
-        app,
-        &shop.terminal,
-        &key,
-        json!({"token": token, "offer_id": offer["id"], "bill_fen": bill_fen}),
-    )
-    .await
-    .expect(201)
 }
 
 async fn complain(app: &TestApp, holder: &str, merchant_id: &str, rating: i64) -> Answer {

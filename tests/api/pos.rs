@@ -113,8 +113,30 @@ pub async fn redeem(app: &TestApp, terminal: &str, key: &str, body: Value) -> An
     .await
 }
 
-fn ten_percent() -> Value {
+/// A 10 %-off offer (凭卡九折) for anyone entitled, with up to two companions.
+pub fn ten_percent() -> Value {
     json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10, "companions_allowed": 2})
+}
+
+/// Redeems `offer` once at the shop's till for `holder` with `bill_fen` (a fresh QR
+/// token and Idempotency-Key); the redemption's body.
+pub async fn visit(
+    app: &TestApp,
+    shop: &Shop,
+    offer: &Value,
+    holder: &str,
+    bill_fen: i64,
+) -> Value {
+    let token = qr(app, holder).await;
+    let key = uuid::Uuid::new_v4().to_string();
+    redeem(
+        app,
+        &shop.terminal,
+        &key,
+        json!({"token": token, "offer_id": offer["id"], "bill_fen": bill_fen}),
+    )
+    .await
+    .expect(201)
 }
 
 macro_rules! both {

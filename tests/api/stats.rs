@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 use crate::merchants::{application, apply};
-use crate::pos::{new_holder, offer, open_shop, qr, redeem};
+use crate::pos::{new_holder, offer, open_shop, ten_percent, visit};
 
 fn entry<'a>(list: &'a Value, key: &str) -> &'a Value {
     list.as_array()
@@ -23,34 +23,17 @@ fn china_today() -> chrono::NaiveDate {
 /// applicant in 沁水县.
 async fn figures(app: TestApp) {
     let shop = open_shop(&app).await;
-    let deal = offer(
-        &app,
-        &shop,
-        json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10}),
-    )
-    .await;
-    let offer_id = deal["id"].as_str().unwrap();
+    let deal = offer(&app, &shop, ten_percent()).await;
     let (local_holder, _) = new_holder(&app, &shop.root, 2, "440303").await;
     apply(&app, application(7, "140521")).await;
 
     let mut ids = Vec::new();
-    for (n, (holder, bill)) in [
+    for (holder, bill) in [
         (&shop.holder, 10_000),
         (&local_holder, 20_000),
         (&shop.holder, 5_000),
-    ]
-    .into_iter()
-    .enumerate()
-    {
-        let token = qr(&app, holder).await;
-        let body = redeem(
-            &app,
-            &shop.terminal,
-            &format!("stats-{n}"),
-            json!({"token": token, "offer_id": offer_id, "bill_fen": bill}),
-        )
-        .await
-        .expect(201);
+    ] {
+        let body = visit(&app, &shop, &deal, holder, bill).await;
         ids.push(body["id"].as_str().unwrap().to_owned());
     }
     app.post(
@@ -273,13 +256,7 @@ async fn fresh_months(app: &TestApp) -> Vec<String> {
 /// closed month is counted at once.
 async fn closed_months(app: TestApp) {
     let shop = open_shop(&app).await;
-    let deal = offer(
-        &app,
-        &shop,
-        json!({"title": "凭卡九折", "kind": "percent_off", "percent_off": 10}),
-    )
-    .await;
-    let offer_id = deal["id"].as_str().unwrap();
+    let deal = offer(&app, &shop, ten_percent()).await;
     let (local_holder, _) = new_holder(&app, &shop.root, 2, "440303").await;
     // (holder, bill, when in China time): the second is in April in China, still
     // March in UTC; the third is the last half hour of April.
@@ -290,16 +267,8 @@ async fn closed_months(app: TestApp) {
         (&shop.holder, 40_000, "2025-05-05T10:00:00"),
     ];
     let mut ids = Vec::new();
-    for (n, (holder, bill, when)) in made.into_iter().enumerate() {
-        let token = qr(&app, holder).await;
-        let body = redeem(
-            &app,
-            &shop.terminal,
-            &format!("closed-{n}"),
-            json!({"token": token, "offer_id": offer_id, "bill_fen": bill}),
-        )
-        .await
-        .expect(201);
+    for (holder, bill, when) in made {
+        let body = visit(&app, &shop, &deal, holder, bill).await;
         let id = body["id"].as_str().unwrap().to_owned();
         backdate(&app, &id, when).await;
         ids.push(id);
