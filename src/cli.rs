@@ -5,9 +5,11 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
 
+use crate::app::exports::{self, ExportFormat, ExportParams};
+use crate::app::import::{FileKind, Importer, Mode, ReaderSource};
+use crate::app::staff::{self, NewStaffAccount, StaffAccountForm};
 use crate::db::{self, audit::Actor, Db};
 use crate::domain::RegionCode;
-use crate::routes::users::{CreateStaffRequest, NewStaffAccount};
 use crate::settings::Settings;
 use crate::startup::{self, Application};
 
@@ -113,13 +115,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             output,
         } => {
-            let query = crate::routes::exports::ExportQuery {
-                format: Some(format),
-                region,
-                from,
-                to,
+            let params = ExportParams {
+                format: Some(&format),
+                region: region.as_deref(),
+                from: from.as_deref(),
+                to: to.as_deref(),
             };
-            export(&kind, &query, &output).await
+            export(&kind, &params, &output).await
         }
         Command::Openapi => {
             print!("{}", startup::openapi_yaml()?);
@@ -161,25 +163,20 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(region) = &region {
                 RegionCode::parse(region).map_err(|m| anyhow::anyhow!("--region {m}"))?;
             }
-            let request = CreateStaffRequest {
-                username,
-                password,
-                role,
-                region_code: region,
-                department,
+            let form = StaffAccountForm {
+                username: &username,
+                password: &password,
+                role: &role,
+                region_code: region.as_deref(),
+                department: department.as_deref(),
             };
-            let account = NewStaffAccount::parse(request, &settings.required_departments)
-                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+            let account = NewStaffAccount::parse(form, &settings.required_departments)
+                .map_err(|e| anyhow::anyhow!(e.describe()))?;
             db::run_migrations(&settings.database).await?;
             let pool = Db::connect(&settings.database, 1).await?;
-            let mut pooled = pool.get().await?;
-            let actor = Actor {
-                id: None,
-                label: format!("cli:{}", whoami()),
-            };
-            let row = crate::routes::users::create_account(&mut pooled.conn(), &actor, account)
+            let row = staff::create_account(&pool, &cli_actor(), account)
                 .await
-                .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+                .map_err(|e| anyhow::anyhow!(e.describe()))?;
             println!("created {} ({}) id {}", row.username, row.role, row.id);
             Ok(())
         }
@@ -190,27 +187,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// under the operating-system user.
 async fn export(
     kind: &str,
-    query: &crate::routes::exports::ExportQuery,
+    params: &ExportParams<'_>,
     output: &std::path::Path,
 ) -> anyhow::Result<()> {
-    use crate::export::ExportFormat;
     let settings = Settings::from_env()?;
-    let plan = crate::routes::exports::plan(kind, query, None, &settings.admission_targets)
-        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+    let plan = exports::plan(kind, params, None, &settings.admission_targets)
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
     db::run_migrations(&settings.database).await?;
     let pool = Db::connect(&settings.database, 1).await?;
     let mut pooled = pool.get().await?;
-    let actor = Actor {
-        id: None,
-        label: format!("cli:{}", whoami()),
-    };
-    crate::routes::exports::record(&mut pooled.conn(), &actor, &plan)
+    exports::record(&mut pooled.conn(), &cli_actor(), &plan)
         .await
-        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
     let started = std::time::Instant::now();
     let rows = match plan.format {
         ExportFormat::Xlsx => {
-            crate::export::write_xlsx(&mut pooled.conn(), &plan.request, output).await?
+            exports::write_xlsx(&mut pooled.conn(), &plan.request, output).await?
         }
         ExportFormat::Csv => {
             use tokio::io::AsyncWriteExt;
@@ -221,17 +213,15 @@ async fn export(
             let (tx, mut rx) = tokio::sync::mpsc::channel(4);
             let write = async move {
                 while let Some(bytes) = rx.recv().await {
-                    let bytes: actix_web::web::Bytes = bytes?;
+                    let bytes: bytes::Bytes = bytes?;
                     file.write_all(&bytes).await?;
                 }
                 file.flush().await?;
                 Ok::<_, std::io::Error>(())
             };
             let mut conn = pooled.conn();
-            let (rows, written) = tokio::join!(
-                crate::export::write_csv(&mut conn, &plan.request, tx),
-                write
-            );
+            let (rows, written) =
+                tokio::join!(exports::write_csv(&mut conn, &plan.request, tx), write);
             written.map_err(|e| anyhow::anyhow!("writing {}: {e}", output.display()))?;
             rows?
         }
@@ -245,16 +235,15 @@ async fn export(
     Ok(())
 }
 
-fn describe(error: &crate::error::ApiError) -> String {
-    let mut text = format!("{}: {}", error.code, error.detail);
-    for field in &error.errors {
-        text.push_str(&format!("\n  {}: {}", field.field, field.message));
+/// The command line acts as the operating-system user.
+fn cli_actor() -> Actor {
+    Actor {
+        id: None,
+        label: format!(
+            "cli:{}",
+            std::env::var("USER").unwrap_or_else(|_| "unknown".into())
+        ),
     }
-    text
-}
-
-fn whoami() -> String {
-    std::env::var("USER").unwrap_or_else(|_| "unknown".into())
 }
 
 /// A plain HTTP/1.0 GET, so the runtime image needs no curl.
@@ -278,16 +267,11 @@ fn healthcheck(url: &str) -> anyhow::Result<()> {
 }
 
 async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Result<()> {
-    use crate::import::{FileKind, Importer, Mode, ReaderSource};
     let mode = Mode::parse(mode)
         .ok_or_else(|| anyhow::anyhow!("--mode must be all_or_nothing or partial"))?;
     let settings = Settings::from_env()?;
     db::run_migrations(&settings.database).await?;
-    let pool = Db::connect(&settings.database, 2).await?;
-    let cache = match &settings.redis_url {
-        Some(url) => crate::cache::Cache::redis(url, &settings.cache_prefix)?,
-        None => crate::cache::Cache::memory(),
-    };
+    let (pool, cache) = startup::connect(&settings, 2).await?;
     let cipher = crate::crypto::DataCipher::new(crate::settings::expose_key(&settings.data_key));
     let mut file = std::fs::File::open(path)
         .map_err(|e| anyhow::anyhow!("cannot open {}: {e}", path.display()))?;
@@ -295,16 +279,13 @@ async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Res
     let read = std::io::Read::read(&mut file, &mut magic)?;
     std::io::Seek::rewind(&mut file)?;
     let kind = FileKind::detect(path.to_str(), &magic[..read]);
-    let (header, batches) = crate::import::start_reader(kind, ReaderSource::File(file))
+    let (header, batches) = crate::app::import::start_reader(kind, ReaderSource::File(file))
         .await
-        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
     let importer = Importer {
         cipher: &cipher,
         cache: &cache,
-        actor: Actor {
-            id: None,
-            label: format!("cli:{}", whoami()),
-        },
+        actor: cli_actor(),
         scope: None,
         mode,
     };
@@ -321,7 +302,7 @@ async fn import_beneficiaries(path: &std::path::Path, mode: &str) -> anyhow::Res
             bar.set_position(rows as u64)
         })
         .await
-        .map_err(|e| anyhow::anyhow!(describe(&e)))?;
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
     bar.finish_and_clear();
     let seconds = started.elapsed().as_secs_f64();
     println!(

@@ -1,12 +1,12 @@
-//! The one error type of the API, rendered as RFC 9457 `application/problem+json`.
+//! The one error type of the application, [`AppError`], and what an answer says about
+//! it: an RFC 9457 problem with a stable [`Code`]. Nothing here knows the HTTP
+//! framework; `http::problem` renders an error as a response.
 
-use actix_web::http::{header, StatusCode};
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::cache::CacheError;
-use crate::db::PoolUnavailable;
+use crate::db::{CorruptRow, PoolUnavailable};
 
 /// One invalid field of a request.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
@@ -25,6 +25,192 @@ impl FieldError {
     }
 }
 
+/// What kind of failure an error is; it decides the HTTP status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    BadRequest,
+    Unauthorized,
+    Forbidden,
+    NotFound,
+    Conflict,
+    PayloadTooLarge,
+    Unprocessable,
+    TooManyRequests,
+    Internal,
+    Unavailable,
+}
+
+impl Kind {
+    pub fn status(self) -> u16 {
+        match self {
+            Kind::BadRequest => 400,
+            Kind::Unauthorized => 401,
+            Kind::Forbidden => 403,
+            Kind::NotFound => 404,
+            Kind::Conflict => 409,
+            Kind::PayloadTooLarge => 413,
+            Kind::Unprocessable => 422,
+            Kind::TooManyRequests => 429,
+            Kind::Internal => 500,
+            Kind::Unavailable => 503,
+        }
+    }
+
+    /// The status's reason phrase, the problem's `title`.
+    pub fn title(self) -> &'static str {
+        match self {
+            Kind::BadRequest => "Bad Request",
+            Kind::Unauthorized => "Unauthorized",
+            Kind::Forbidden => "Forbidden",
+            Kind::NotFound => "Not Found",
+            Kind::Conflict => "Conflict",
+            Kind::PayloadTooLarge => "Payload Too Large",
+            Kind::Unprocessable => "Unprocessable Entity",
+            Kind::TooManyRequests => "Too Many Requests",
+            Kind::Internal => "Internal Server Error",
+            Kind::Unavailable => "Service Unavailable",
+        }
+    }
+
+    /// A refusal of what the caller asked (4xx), as opposed to a failure of ours.
+    pub fn is_refusal(self) -> bool {
+        self.status() < 500
+    }
+}
+
+/// Declares [`Code`]: every stable code an error answer can carry, from one list.
+macro_rules! codes {
+    ($($(#[$meta:meta])* $variant:ident => $text:literal,)+) => {
+        /// The stable, machine-readable `code` of every error answer. `openapi.yaml`
+        /// lists them all (schema `ErrorCode`); a client may match on them.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum Code {
+            $($(#[$meta])* $variant,)+
+        }
+
+        impl Code {
+            pub const ALL: &'static [Code] = &[$(Code::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $text,)+
+                }
+            }
+
+            pub fn parse(raw: &str) -> Option<Code> {
+                Code::ALL.iter().copied().find(|c| c.as_str() == raw)
+            }
+        }
+    };
+}
+
+codes! {
+    // Any endpoint.
+    /// No such route, or a path parameter that names nothing.
+    NotFound => "not_found",
+    InvalidJson => "invalid_json",
+    ValidationFailed => "validation_failed",
+    PayloadTooLarge => "payload_too_large",
+    InvalidMultipart => "invalid_multipart",
+    TooManyAttempts => "too_many_attempts",
+    InternalError => "internal_error",
+    ServiceUnavailable => "service_unavailable",
+    // Who is calling.
+    Unauthenticated => "unauthenticated",
+    InvalidCredentials => "invalid_credentials",
+    Forbidden => "forbidden",
+    ReadOnlyRole => "read_only_role",
+    RegionOutOfScope => "region_out_of_scope",
+    WrongDepartment => "wrong_department",
+    TokenRevoked => "token_revoked",
+    InvalidRefreshToken => "invalid_refresh_token",
+    InvalidActivation => "invalid_activation",
+    // Regions and staff accounts.
+    RegionNotFound => "region_not_found",
+    UsernameTaken => "username_taken",
+    StaffUserNotFound => "staff_user_not_found",
+    // Merchants: admission and exit.
+    MerchantNotFound => "merchant_not_found",
+    DuplicateCreditCode => "duplicate_credit_code",
+    InvalidTransition => "invalid_transition",
+    ConcurrentChange => "concurrent_change",
+    ReviewsIncomplete => "reviews_incomplete",
+    NoticePeriodRunning => "notice_period_running",
+    ObjectionsOpen => "objections_open",
+    ObjectionNotFound => "objection_not_found",
+    ObjectionResolved => "objection_resolved",
+    NotInPublicNotice => "not_in_public_notice",
+    MerchantClosed => "merchant_closed",
+    NotFlagged => "not_flagged",
+    // Beneficiaries and cards.
+    BeneficiaryNotFound => "beneficiary_not_found",
+    DuplicateBeneficiary => "duplicate_beneficiary",
+    CardNotFound => "card_not_found",
+    CardExists => "card_exists",
+    CardNotActive => "card_not_active",
+    ProductExists => "product_exists",
+    MissingColumns => "missing_columns",
+    UnreadableFile => "unreadable_file",
+    // Offers and the point of sale.
+    OfferNotFound => "offer_not_found",
+    OfferNotActive => "offer_not_active",
+    NotEligible => "not_eligible",
+    CompanionsExceeded => "companions_exceeded",
+    QuotaExhausted => "quota_exhausted",
+    HolderLimitReached => "holder_limit_reached",
+    TokenInvalid => "token_invalid",
+    TokenExpired => "token_expired",
+    TokenUsed => "token_used",
+    CardSuspended => "card_suspended",
+    CardRevoked => "card_revoked",
+    CardExpired => "card_expired",
+    MerchantInactive => "merchant_inactive",
+    IdempotencyKeyRequired => "idempotency_key_required",
+    IdempotencyKeyReused => "idempotency_key_reused",
+    TerminalNotFound => "terminal_not_found",
+    RedemptionNotFound => "redemption_not_found",
+    AlreadyVoided => "already_voided",
+    VoidWindowPassed => "void_window_passed",
+    // Oversight.
+    ComplaintNotFound => "complaint_not_found",
+    ComplaintResolved => "complaint_resolved",
+    NoRecentRedemption => "no_recent_redemption",
+    InspectionNotFound => "inspection_not_found",
+    NotInSample => "not_in_sample",
+    ExportNotFound => "export_not_found",
+}
+
+impl std::fmt::Display for Code {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl Serialize for Code {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.serialize_str(self.as_str())
+    }
+}
+
+impl utoipa::PartialSchema for Code {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, Type};
+        ObjectBuilder::new()
+            .schema_type(Type::String)
+            .description(Some(
+                "Stable, machine-readable snake_case code of an error answer.",
+            ))
+            .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+            .into()
+    }
+}
+
+impl ToSchema for Code {
+    fn name() -> std::borrow::Cow<'static, str> {
+        "ErrorCode".into()
+    }
+}
+
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"type": "about:blank", "title": "Not Found", "status": 404,
@@ -34,8 +220,7 @@ pub struct Problem {
     pub kind: &'static str,
     pub title: &'static str,
     pub status: u16,
-    /// Stable, machine-readable snake_case code.
-    pub code: &'static str,
+    pub code: Code,
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
@@ -51,9 +236,9 @@ pub struct Problem {
 
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {detail}")]
-pub struct ApiError {
-    pub status: StatusCode,
-    pub code: &'static str,
+pub struct AppError {
+    pub kind: Kind,
+    pub code: Code,
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
@@ -63,12 +248,12 @@ pub struct ApiError {
     pub source: Option<anyhow::Error>,
 }
 
-pub type ApiResult<T> = Result<T, ApiError>;
+pub type AppResult<T> = Result<T, AppError>;
 
-impl ApiError {
-    pub fn new(status: StatusCode, code: &'static str, detail: impl Into<String>) -> Self {
+impl AppError {
+    pub fn new(kind: Kind, code: Code, detail: impl Into<String>) -> Self {
         Self {
-            status,
+            kind,
             code,
             detail: detail.into(),
             errors: Vec::new(),
@@ -84,28 +269,32 @@ impl ApiError {
         self
     }
 
-    pub fn bad_request(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::BAD_REQUEST, code, detail)
+    pub fn bad_request(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::BadRequest, code, detail)
     }
 
-    pub fn unauthorized(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNAUTHORIZED, code, detail)
+    pub fn unauthorized(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::Unauthorized, code, detail)
     }
 
-    pub fn forbidden(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::FORBIDDEN, code, detail)
+    pub fn forbidden(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::Forbidden, code, detail)
     }
 
-    pub fn not_found(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::NOT_FOUND, code, detail)
+    pub fn not_found(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::NotFound, code, detail)
     }
 
-    pub fn conflict(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::CONFLICT, code, detail)
+    pub fn conflict(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::Conflict, code, detail)
     }
 
-    pub fn unprocessable(code: &'static str, detail: impl Into<String>) -> Self {
-        Self::new(StatusCode::UNPROCESSABLE_ENTITY, code, detail)
+    pub fn unprocessable(code: Code, detail: impl Into<String>) -> Self {
+        Self::new(Kind::Unprocessable, code, detail)
+    }
+
+    pub fn payload_too_large(detail: impl Into<String>) -> Self {
+        Self::new(Kind::PayloadTooLarge, Code::PayloadTooLarge, detail)
     }
 
     /// 422 `validation_failed`, listing each bad field.
@@ -114,7 +303,7 @@ impl ApiError {
         let detail = format!("invalid fields: {}", fields.join(", "));
         Self {
             errors,
-            ..Self::unprocessable("validation_failed", detail)
+            ..Self::unprocessable(Code::ValidationFailed, detail)
         }
     }
 
@@ -126,8 +315,8 @@ impl ApiError {
         Self {
             retry_after: Some(retry_after_secs),
             ..Self::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "too_many_attempts",
+                Kind::TooManyRequests,
+                Code::TooManyAttempts,
                 "too many failed attempts; try again later",
             )
         }
@@ -138,8 +327,8 @@ impl ApiError {
         Self {
             source: Some(source.into()),
             ..Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "service_unavailable",
+                Kind::Unavailable,
+                Code::ServiceUnavailable,
                 "the service is temporarily unavailable; please retry shortly",
             )
         }
@@ -150,18 +339,22 @@ impl ApiError {
         Self {
             source: Some(source.into()),
             ..Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal_error",
+                Kind::Internal,
+                Code::InternalError,
                 "an unexpected error occurred",
             )
         }
     }
 
+    pub fn status(&self) -> u16 {
+        self.kind.status()
+    }
+
     pub fn problem(&self) -> Problem {
         Problem {
             kind: "about:blank",
-            title: self.status.canonical_reason().unwrap_or("Error"),
-            status: self.status.as_u16(),
+            title: self.kind.title(),
+            status: self.kind.status(),
             code: self.code,
             detail: self.detail.clone(),
             errors: self.errors.clone(),
@@ -169,56 +362,48 @@ impl ApiError {
             extensions: self.extensions.clone(),
         }
     }
-}
 
-impl ResponseError for ApiError {
-    fn status_code(&self) -> StatusCode {
-        self.status
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if self.status.is_server_error() {
-            // `{:#}` on anyhow prints the whole cause chain on one line.
-            match &self.source {
-                Some(source) => {
-                    tracing::error!(code = self.code, error = %format!("{source:#}"), "request failed")
-                }
-                None => tracing::error!(code = self.code, "request failed"),
-            }
+    /// The code, the detail and each bad field, for a terminal (the command line).
+    pub fn describe(&self) -> String {
+        let mut text = format!("{}: {}", self.code, self.detail);
+        for field in &self.errors {
+            text.push_str(&format!("\n  {}: {}", field.field, field.message));
         }
-        let mut response = HttpResponse::build(self.status);
-        response.insert_header((header::CONTENT_TYPE, "application/problem+json"));
-        if let Some(secs) = self.retry_after {
-            response.insert_header((header::RETRY_AFTER, secs.to_string()));
-        }
-        response.body(serde_json::to_string(&self.problem()).unwrap_or_default())
+        text
     }
 }
 
 /// Database errors: outages are 503, everything else a 500.
-impl From<diesel::result::Error> for ApiError {
+impl From<diesel::result::Error> for AppError {
     fn from(error: diesel::result::Error) -> Self {
         if is_connection_error(&error) {
-            ApiError::unavailable(error)
+            AppError::unavailable(error)
         } else {
-            ApiError::internal(error)
+            AppError::internal(error)
         }
     }
 }
 
-impl From<PoolUnavailable> for ApiError {
+impl From<PoolUnavailable> for AppError {
     fn from(error: PoolUnavailable) -> Self {
-        ApiError::unavailable(error)
+        AppError::unavailable(error)
     }
 }
 
-impl From<CacheError> for ApiError {
+impl From<CacheError> for AppError {
     fn from(error: CacheError) -> Self {
-        ApiError::unavailable(error)
+        AppError::unavailable(error)
     }
 }
 
-impl From<anyhow::Error> for ApiError {
+/// A stored value outside its vocabulary is our fault, never a guess.
+impl From<CorruptRow> for AppError {
+    fn from(error: CorruptRow) -> Self {
+        AppError::internal(error)
+    }
+}
+
+impl From<anyhow::Error> for AppError {
     fn from(error: anyhow::Error) -> Self {
         let outage = error.chain().any(|cause| {
             cause.is::<PoolUnavailable>()
@@ -228,16 +413,10 @@ impl From<anyhow::Error> for ApiError {
                     .is_some_and(is_connection_error)
         });
         if outage {
-            ApiError::unavailable(error)
+            AppError::unavailable(error)
         } else {
-            ApiError::internal(error)
+            AppError::internal(error)
         }
-    }
-}
-
-impl From<actix_web::error::BlockingError> for ApiError {
-    fn from(error: actix_web::error::BlockingError) -> Self {
-        ApiError::internal(error)
     }
 }
 
@@ -261,25 +440,26 @@ pub fn is_connection_error(error: &diesel::result::Error) -> bool {
     }
 }
 
+/// Whether a diesel error is a unique-constraint violation (a duplicate).
+pub fn is_unique_violation(error: &diesel::result::Error) -> bool {
+    matches!(
+        error,
+        diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _)
+    )
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use actix_web::body::MessageBody;
 
-    fn body_json(error: &ApiError) -> serde_json::Value {
-        let response = error.error_response();
-        assert_eq!(
-            response.headers().get(header::CONTENT_TYPE).unwrap(),
-            "application/problem+json"
-        );
-        let bytes = response.into_body().try_into_bytes().unwrap();
-        serde_json::from_slice(&bytes).unwrap()
+    fn body_json(error: &AppError) -> serde_json::Value {
+        serde_json::to_value(error.problem()).unwrap()
     }
 
     #[test]
     fn not_found_renders_rfc9457() {
-        let json = body_json(&ApiError::not_found(
-            "region_not_found",
+        let json = body_json(&AppError::not_found(
+            Code::RegionNotFound,
             "no region has code 999999",
         ));
         assert_eq!(
@@ -291,7 +471,7 @@ mod tests {
 
     #[test]
     fn validation_lists_each_field() {
-        let json = body_json(&ApiError::validation(vec![
+        let json = body_json(&AppError::validation(vec![
             FieldError::new("username", "must be 3 to 32 characters"),
             FieldError::new("role", "unknown role"),
         ]));
@@ -307,7 +487,7 @@ mod tests {
 
     #[test]
     fn internal_error_hides_the_cause() {
-        let error = ApiError::internal(anyhow::anyhow!("password=hunter2 at db.rs:12"));
+        let error = AppError::internal(anyhow::anyhow!("password=hunter2 at db.rs:12"));
         let json = body_json(&error);
         assert_eq!(
             json,
@@ -319,10 +499,10 @@ mod tests {
 
     #[test]
     fn pool_outage_is_503() {
-        let error: ApiError = anyhow::Error::new(PoolUnavailable("timed out".into()))
+        let error: AppError = anyhow::Error::new(PoolUnavailable("timed out".into()))
             .context("loading user")
             .into();
-        assert_eq!(error.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(error.status(), 503);
         let json = body_json(&error);
         assert_eq!(json["code"], "service_unavailable");
         assert!(!json["detail"].as_str().unwrap().contains("timed out"));
@@ -330,9 +510,9 @@ mod tests {
 
     #[test]
     fn throttled_carries_retry_after() {
-        let response = ApiError::too_many_attempts(900).error_response();
-        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
-        assert_eq!(response.headers().get(header::RETRY_AFTER).unwrap(), "900");
+        let error = AppError::too_many_attempts(900);
+        assert_eq!(error.status(), 429);
+        assert_eq!(body_json(&error)["retry_after"], 900);
     }
 
     #[test]
@@ -341,13 +521,41 @@ mod tests {
             diesel::result::DatabaseErrorKind::ClosedConnection,
             Box::new("closed".to_string()),
         );
+        assert_eq!(AppError::from(error).status(), 503);
         assert_eq!(
-            ApiError::from(error).status,
-            StatusCode::SERVICE_UNAVAILABLE
+            AppError::from(diesel::result::Error::NotFound).status(),
+            500
         );
-        assert_eq!(
-            ApiError::from(diesel::result::Error::NotFound).status,
-            StatusCode::INTERNAL_SERVER_ERROR
-        );
+    }
+
+    #[test]
+    fn codes_are_unique_snake_case_and_parse_back() {
+        let mut seen = std::collections::HashSet::new();
+        for code in Code::ALL {
+            let text = code.as_str();
+            assert!(seen.insert(text), "{text} twice");
+            assert!(
+                text.chars().all(|c| c.is_ascii_lowercase() || c == '_'),
+                "{text}"
+            );
+            assert_eq!(Code::parse(text), Some(*code));
+        }
+        assert_eq!(Code::parse("no_such_code"), None);
+    }
+
+    #[test]
+    fn a_corrupt_row_is_an_internal_error_that_names_it() {
+        let corrupt = CorruptRow {
+            table: "merchants",
+            id: "0193a8f2".into(),
+            column: "status",
+            value: "zombie".into(),
+            expected: "a merchant status",
+        };
+        let error = AppError::from(corrupt);
+        assert_eq!(error.status(), 500);
+        let cause = format!("{:#}", error.source.unwrap());
+        assert!(cause.contains("merchants row 0193a8f2"), "{cause}");
+        assert!(cause.contains("\"zombie\""), "{cause}");
     }
 }

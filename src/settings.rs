@@ -79,7 +79,7 @@ pub struct Settings {
     /// `YONGJUN_ADMISSION_TARGET` (default 100, as Shenzhen's plan sets) and
     /// `YONGJUN_ADMISSION_TARGETS` (`140521=50,440300=100`): new partners a region is to
     /// admit each year, shown beside the figures.
-    pub admission_targets: crate::stats::AdmissionTargets,
+    pub admission_targets: crate::domain::oversight::AdmissionTargets,
     /// When complaint figures flag a merchant for exit review (退出复核); see
     /// `domain::oversight::ExitReviewThresholds` for why the defaults are what they are.
     /// `YONGJUN_FLAG_COMPLAINT_RATE` (default 0.05), `YONGJUN_FLAG_MIN_RATING` (default
@@ -204,10 +204,10 @@ impl Settings {
                 })
                 .unwrap_or_else(|| DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()),
             staff_token_ttl_secs: parse_var("YONGJUN_STAFF_TOKEN_TTL_SECS", 3600)?,
-            admission_targets: crate::stats::AdmissionTargets {
+            admission_targets: crate::domain::oversight::AdmissionTargets {
                 default: parse_var("YONGJUN_ADMISSION_TARGET", 100)?,
                 by_region: match var("YONGJUN_ADMISSION_TARGETS") {
-                    Some(raw) => crate::stats::AdmissionTargets::parse_overrides(&raw)
+                    Some(raw) => crate::domain::oversight::AdmissionTargets::parse_overrides(&raw)
                         .map_err(|e| anyhow::anyhow!("YONGJUN_ADMISSION_TARGETS: {e}"))?,
                     None => Default::default(),
                 },

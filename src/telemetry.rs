@@ -1,22 +1,14 @@
-//! Logs, request ids and Prometheus metrics.
+//! Logs and Prometheus metrics. The request middleware that feeds them is
+//! `http::observe`.
 
-use std::time::Instant;
-
-use actix_web::body::MessageBody;
-use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
-use actix_web::middleware::Next;
-use actix_web::web;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
 };
-use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
 
+use crate::cache::Cache;
+use crate::db::Db;
 use crate::settings::Environment;
-use crate::startup::AppState;
-
-pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Installs the global subscriber: human-readable in development, JSON in production.
 /// The filter comes from `YONGJUN_LOG` (or `RUST_LOG`), default `info`.
@@ -76,7 +68,7 @@ impl Metrics {
         })
     }
 
-    fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
+    pub fn observe(&self, method: &str, route: &str, status: u16, seconds: f64) {
         self.requests
             .with_label_values(&[method, route, &status.to_string()])
             .inc();
@@ -86,15 +78,15 @@ impl Metrics {
     }
 
     /// The Prometheus text exposition, after sampling the gauges.
-    pub async fn render(&self, state: &AppState) -> String {
-        let (size, available) = state.db.pool_status();
+    pub async fn render(&self, db: &Db, cache: &Cache) -> String {
+        let (size, available) = db.pool_status();
         self.gauges
             .with_label_values(&["db_pool_size"])
             .set(size as i64);
         self.gauges
             .with_label_values(&["db_pool_available"])
             .set(available as i64);
-        let cache_up = state.cache.ping().await.is_ok();
+        let cache_up = cache.ping().await.is_ok();
         self.gauges
             .with_label_values(&["cache_up"])
             .set(i64::from(cache_up));
@@ -102,64 +94,4 @@ impl Metrics {
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()
     }
-}
-
-fn acceptable_request_id(value: &HeaderValue) -> Option<String> {
-    let value = value.to_str().ok()?;
-    let ok = !value.is_empty()
-        && value.len() <= 64
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
-    ok.then(|| value.to_owned())
-}
-
-/// Gives every request an id (the caller's `x-request-id` when sane), a span that
-/// every log line of the request carries, one summary line, and metrics. Only the route
-/// pattern is logged, never the path or query, which may carry personal data.
-pub async fn observe(
-    req: ServiceRequest,
-    next: Next<impl MessageBody + 'static>,
-) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let request_id = req
-        .headers()
-        .get(&REQUEST_ID)
-        .and_then(acceptable_request_id)
-        .unwrap_or_else(|| uuid::Uuid::new_v4().to_string());
-    let method = req.method().to_string();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let span =
-        tracing::info_span!("request", request_id = %request_id, method = %method, route = %route);
-    let started = Instant::now();
-    // The request runs as a task of its own, so that a client hanging up does not drop
-    // it half-way: diesel-async's SQLite wrapper cannot be cancelled mid-query on a
-    // current-thread runtime (it would block_in_place, which panics there), and a
-    // half-run handler is worse than a finished one nobody reads.
-    let handled = actix_web::rt::spawn(next.call(req).instrument(span.clone())).await;
-    let mut response = match handled {
-        Ok(result) => result?,
-        Err(join_error) => {
-            span.in_scope(|| tracing::error!(error = %join_error, "request handler panicked"));
-            return Err(actix_web::error::ErrorInternalServerError("internal_error"));
-        }
-    };
-    let elapsed = started.elapsed();
-    let status = response.status().as_u16();
-    if let Some(state) = state {
-        state
-            .metrics
-            .observe(&method, &route, status, elapsed.as_secs_f64());
-    }
-    span.in_scope(|| {
-        tracing::info!(
-            status,
-            latency_ms = elapsed.as_secs_f64() * 1000.0,
-            "request finished"
-        );
-    });
-    if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(REQUEST_ID, value);
-    }
-    Ok(response)
 }

@@ -9,7 +9,9 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::beneficiaries;
+use super::stored::{split_list, vocab, vocab_list, Stored};
 use super::{BeneficiaryId, Conn};
+use crate::domain::beneficiary::{Category, Honor};
 use crate::with_conn;
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
@@ -33,8 +35,17 @@ pub struct BeneficiaryRow {
 }
 
 impl BeneficiaryRow {
+    pub fn category(&self) -> Stored<Category> {
+        vocab("beneficiaries", self.id, "category", &self.category)
+    }
+
+    pub fn honor_list(&self) -> Stored<Vec<Honor>> {
+        vocab_list("beneficiaries", self.id, "honors", &self.honors)
+    }
+
+    /// The honours as stored, for views that only show them.
     pub fn honors(&self) -> Vec<String> {
-        super::merchants::split_capabilities(&self.honors)
+        split_list(&self.honors)
     }
 }
 

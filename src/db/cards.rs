@@ -8,7 +8,9 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::{beneficiaries, card_products, cards};
+use super::stored::{vocab, Stored};
 use super::{BeneficiaryId, CardId, Conn};
+use crate::domain::beneficiary::CardStatus;
 use crate::with_conn;
 
 #[derive(
@@ -72,13 +74,16 @@ pub struct CardRow {
 }
 
 impl CardRow {
+    pub fn status(&self) -> Stored<CardStatus> {
+        vocab("cards", self.id, "status", &self.status)
+    }
+
     /// The status as of `now`: an active card past `expires_at` reads as expired.
-    pub fn effective_status(&self, now: NaiveDateTime) -> &str {
-        if self.status == "active" && self.expires_at <= now {
-            "expired"
-        } else {
-            &self.status
-        }
+    pub fn effective_status(&self, now: NaiveDateTime) -> Stored<CardStatus> {
+        Ok(match self.status()? {
+            CardStatus::Active if self.expires_at <= now => CardStatus::Expired,
+            status => status,
+        })
     }
 }
 

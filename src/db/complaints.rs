@@ -12,8 +12,9 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::{beneficiaries, complaints, redemptions};
+use super::stored::{vocab, Stored};
 use super::{BeneficiaryId, Conn, MerchantId, RedemptionId, StaffUserId};
-use crate::domain::oversight::ComplaintFigures;
+use crate::domain::oversight::{ComplaintFigures, ComplaintStatus};
 use crate::with_conn;
 
 crate::typed_id!(ComplaintId);
@@ -36,6 +37,12 @@ pub struct ComplaintRow {
     pub resolved_by: Option<StaffUserId>,
     pub resolved_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+impl ComplaintRow {
+    pub fn status(&self) -> Stored<ComplaintStatus> {
+        vocab("complaints", self.id, "status", &self.status)
+    }
 }
 
 pub async fn insert(conn: &mut Conn<'_>, row: &ComplaintRow) -> QueryResult<()> {

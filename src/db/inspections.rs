@@ -8,7 +8,9 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::{inspection_items, inspections, merchants};
+use super::stored::{vocab_opt, Stored};
 use super::{Conn, MerchantId, StaffUserId};
+use crate::domain::oversight::InspectionOutcome;
 use crate::with_conn;
 
 crate::typed_id!(InspectionId);
@@ -41,6 +43,13 @@ pub struct InspectionItemRow {
     pub notes: Option<String>,
     pub recorded_by: Option<StaffUserId>,
     pub recorded_at: Option<NaiveDateTime>,
+}
+
+impl InspectionItemRow {
+    pub fn outcome(&self) -> Stored<Option<InspectionOutcome>> {
+        let id = format!("{}/{}", self.inspection_id, self.merchant_id);
+        vocab_opt("inspection_items", id, "outcome", self.outcome.as_deref())
+    }
 }
 
 /// A sampled merchant with what an inspector needs to find it.

@@ -8,8 +8,11 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::{badge_sequences, merchant_objections, merchant_reviews, merchants};
+use super::stored::{split_list, vocab, vocab_list, Stored};
 use super::{Conn, MerchantId, ObjectionId, ReviewId, StaffUserId};
-use crate::domain::merchant::MerchantStatus;
+use crate::domain::merchant::{
+    EmergencyCapability, MerchantCategory, MerchantKind, MerchantStatus, ObjectionStatus, Verdict,
+};
 use crate::with_conn;
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
@@ -51,34 +54,40 @@ pub struct MerchantRow {
 }
 
 impl MerchantRow {
+    pub fn status(&self) -> Stored<MerchantStatus> {
+        vocab("merchants", self.id, "status", &self.status)
+    }
+
     /// The status as of `today`: an active merchant past its agreement reads as expired.
-    pub fn effective_status(&self, today: NaiveDate) -> MerchantStatus {
-        let stored = MerchantStatus::parse(&self.status).unwrap_or(MerchantStatus::Pending);
-        crate::domain::merchant::effective_status(stored, self.agreement_end, today)
+    pub fn effective_status(&self, today: NaiveDate) -> Stored<MerchantStatus> {
+        Ok(crate::domain::merchant::effective_status(
+            self.status()?,
+            self.agreement_end,
+            today,
+        ))
     }
 
-    pub fn capabilities(&self) -> Vec<String> {
-        split_capabilities(&self.emergency_capabilities)
+    pub fn kind(&self) -> Stored<MerchantKind> {
+        vocab("merchants", self.id, "kind", &self.kind)
     }
-}
 
-/// `",medical,transport,"` → `["medical", "transport"]`.
-pub fn split_capabilities(stored: &str) -> Vec<String> {
-    stored
-        .split(',')
-        .filter(|c| !c.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-/// `["medical", "transport"]` → `",medical,transport,"` (see the migration).
-pub fn join_capabilities<S: AsRef<str>>(capabilities: &[S]) -> String {
-    let mut joined = String::from(",");
-    for capability in capabilities {
-        joined.push_str(capability.as_ref());
-        joined.push(',');
+    pub fn category(&self) -> Stored<MerchantCategory> {
+        vocab("merchants", self.id, "category", &self.category)
     }
-    joined
+
+    pub fn capabilities(&self) -> Stored<Vec<EmergencyCapability>> {
+        vocab_list(
+            "merchants",
+            self.id,
+            "emergency_capabilities",
+            &self.emergency_capabilities,
+        )
+    }
+
+    /// The capabilities as stored, for views that only show them.
+    pub fn capability_names(&self) -> Vec<String> {
+        split_list(&self.emergency_capabilities)
+    }
 }
 
 #[derive(Debug, diesel::Insertable)]
@@ -377,6 +386,12 @@ pub struct ReviewRow {
     pub created_at: NaiveDateTime,
 }
 
+impl ReviewRow {
+    pub fn verdict(&self) -> Stored<Verdict> {
+        vocab("merchant_reviews", self.id, "verdict", &self.verdict)
+    }
+}
+
 pub async fn insert_review(conn: &mut Conn<'_>, review: &ReviewRow) -> QueryResult<()> {
     with_conn!(conn, |c| diesel::insert_into(merchant_reviews::table)
         .values(review)
@@ -413,6 +428,12 @@ pub struct ObjectionRow {
     pub resolved_by: Option<StaffUserId>,
     pub resolved_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
+}
+
+impl ObjectionRow {
+    pub fn status(&self) -> Stored<ObjectionStatus> {
+        vocab("merchant_objections", self.id, "status", &self.status)
+    }
 }
 
 pub async fn insert_objection(conn: &mut Conn<'_>, objection: &ObjectionRow) -> QueryResult<()> {

@@ -17,6 +17,7 @@ pub mod regions;
 pub mod schema;
 pub mod staff;
 pub mod stats;
+pub mod stored;
 
 use std::time::Duration;
 
@@ -34,6 +35,7 @@ use diesel_async::{AsyncConnection, AsyncPgConnection, SimpleAsyncConnection, Tr
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 pub use ids::*;
+pub use stored::{CorruptRow, Stored};
 
 pub type SqliteConn = SyncConnectionWrapper<diesel::SqliteConnection>;
 

@@ -8,7 +8,10 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::{holder_usage, idempotency_keys, offers, redemptions, terminals};
+use super::stored::{vocab, vocab_list, vocab_opt, Stored};
 use super::{BeneficiaryId, CardId, Conn, MerchantId, OfferId, RedemptionId, TerminalId};
+use crate::domain::beneficiary::{Category, Honor};
+use crate::domain::offer::{HolderPeriod, OfferKind, OfferStatus, RedemptionStatus};
 use crate::with_conn;
 
 #[derive(
@@ -48,6 +51,38 @@ pub struct OfferRow {
     pub status_reason: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+impl OfferRow {
+    pub fn status(&self) -> Stored<OfferStatus> {
+        vocab("offers", self.id, "status", &self.status)
+    }
+
+    pub fn kind(&self) -> Stored<OfferKind> {
+        vocab("offers", self.id, "kind", &self.kind)
+    }
+
+    pub fn period(&self) -> Stored<Option<HolderPeriod>> {
+        vocab_opt(
+            "offers",
+            self.id,
+            "per_holder_period",
+            self.per_holder_period.as_deref(),
+        )
+    }
+
+    pub fn categories(&self) -> Stored<Vec<Category>> {
+        vocab_list(
+            "offers",
+            self.id,
+            "eligible_categories",
+            &self.eligible_categories,
+        )
+    }
+
+    pub fn min_honor(&self) -> Stored<Option<Honor>> {
+        vocab_opt("offers", self.id, "min_honor", self.min_honor.as_deref())
+    }
 }
 
 pub async fn insert_offer(conn: &mut Conn<'_>, row: &OfferRow) -> QueryResult<()> {
@@ -373,6 +408,12 @@ pub struct RedemptionRow {
     pub card_product: String,
     pub offer_kind: String,
     pub merchant_category: String,
+}
+
+impl RedemptionRow {
+    pub fn status(&self) -> Stored<RedemptionStatus> {
+        vocab("redemptions", self.id, "status", &self.status)
+    }
 }
 
 pub async fn insert_redemption(conn: &mut Conn<'_>, row: &RedemptionRow) -> QueryResult<()> {

@@ -7,7 +7,9 @@ use diesel::{
 use diesel_async::RunQueryDsl;
 
 use super::schema::staff_users;
+use super::stored::{vocab, Stored};
 use super::{Conn, MerchantId, StaffUserId};
+use crate::domain::Role;
 use crate::with_conn;
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
@@ -24,6 +26,12 @@ pub struct StaffRow {
     pub disabled: bool,
     pub created_at: chrono::NaiveDateTime,
     pub updated_at: chrono::NaiveDateTime,
+}
+
+impl StaffRow {
+    pub fn role(&self) -> Stored<Role> {
+        vocab("staff_users", self.id, "role", &self.role)
+    }
 }
 
 #[derive(Debug, diesel::Insertable)]

@@ -2,7 +2,7 @@
 
 vocabulary! {
     /// Who a beneficiary is (优抚对象类别).
-    pub enum Category {
+    pub enum Category: "a beneficiary category" {
         /// 现役军人
         ActiveDuty => "active_duty",
         /// 军队文职人员
@@ -59,7 +59,7 @@ impl Category {
 
 vocabulary! {
     /// Honours (荣誉), from the highest.
-    pub enum Honor {
+    pub enum Honor: "an honour" {
         /// 战斗英雄
         CombatHero => "combat_hero",
         /// 一等功
@@ -126,7 +126,7 @@ pub fn parse_honors<S: AsRef<str>>(items: &[S]) -> Result<Vec<Honor>, String> {
 
 vocabulary! {
     /// A card's status. `expired` is also read from `expires_at` without anyone acting.
-    pub enum CardStatus {
+    pub enum CardStatus: "a card status" {
         Active => "active",
         Suspended => "suspended",
         Revoked => "revoked",
@@ -136,7 +136,7 @@ vocabulary! {
 
 vocabulary! {
     /// What an office does to a card.
-    pub enum CardAction {
+    pub enum CardAction: "a card action" {
         Suspend => "suspend",
         Reinstate => "reinstate",
         Revoke => "revoke",

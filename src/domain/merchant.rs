@@ -12,7 +12,7 @@ use chrono::{Days, NaiveDate, NaiveDateTime};
 vocabulary! {
     /// Where a merchant is in its lifecycle. Only `active` merchants are shown to
     /// beneficiaries; `revoked` and `rejected` are final.
-    pub enum MerchantStatus {
+    pub enum MerchantStatus: "a merchant status" {
         /// Applied; no department has reviewed it yet.
         Pending => "pending",
         /// At least one department review is recorded.
@@ -41,7 +41,7 @@ impl MerchantStatus {
 
 vocabulary! {
     /// The legal form the merchant is registered under.
-    pub enum MerchantKind {
+    pub enum MerchantKind: "a merchant kind" {
         /// 企业
         Enterprise => "enterprise",
         /// 社会组织
@@ -55,7 +55,7 @@ vocabulary! {
 
 vocabulary! {
     /// The line of business beneficiaries browse by.
-    pub enum MerchantCategory {
+    pub enum MerchantCategory: "a merchant category" {
         Medical => "medical",
         Pharmacy => "pharmacy",
         Finance => "finance",
@@ -81,7 +81,7 @@ vocabulary! {
 
 vocabulary! {
     /// What a merchant can contribute when called on in an emergency (应急支援).
-    pub enum EmergencyCapability {
+    pub enum EmergencyCapability: "an emergency capability" {
         Transport => "transport",
         Logistics => "logistics",
         Medical => "medical",
@@ -94,7 +94,7 @@ vocabulary! {
 
 vocabulary! {
     /// A department's review outcome.
-    pub enum Verdict {
+    pub enum Verdict: "a review verdict" {
         Pass => "pass",
         Fail => "fail",
     }
@@ -102,7 +102,7 @@ vocabulary! {
 
 vocabulary! {
     /// How an objection raised during public notice was settled.
-    pub enum ObjectionOutcome {
+    pub enum ObjectionOutcome: "an objection outcome" {
         /// The objection stands; the merchant is rejected.
         Upheld => "upheld",
         /// The objection is unfounded; the notice carries on.
@@ -111,8 +111,17 @@ vocabulary! {
 }
 
 vocabulary! {
+    /// Where an objection stands: `open` until an administrator settles it.
+    pub enum ObjectionStatus: "an objection status" {
+        Open => "open",
+        Upheld => "upheld",
+        Dismissed => "dismissed",
+    }
+}
+
+vocabulary! {
     /// Something staff do to a merchant. Audit entries are named `merchant.<as_str>`.
-    pub enum Action {
+    pub enum Action: "a merchant action" {
         RecordReview => "record_review",
         Approve => "approve",
         Reject => "reject",

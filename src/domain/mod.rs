@@ -1,5 +1,29 @@
 //! Checked types and lifecycle rules, with no I/O.
 
+/// A closed set of values stored and exchanged as snake_case text (a status, a
+/// category): what [`vocabulary!`] declares.
+pub trait Vocabulary: Copy + Eq + 'static {
+    /// What one value is, for messages: "a merchant status".
+    const NOUN: &'static str;
+
+    fn all() -> &'static [Self];
+
+    fn as_str(self) -> &'static str;
+
+    fn parse(raw: &str) -> Option<Self> {
+        Self::all().iter().copied().find(|v| v.as_str() == raw)
+    }
+
+    /// What a bad value is told: "must be pass or fail", "must be one of a, b, c".
+    fn one_of() -> String {
+        let names: Vec<&str> = Self::all().iter().map(|v| v.as_str()).collect();
+        match names.as_slice() {
+            [a, b] => format!("must be {a} or {b}"),
+            _ => format!("must be one of {}", names.join(", ")),
+        }
+    }
+}
+
 /// Declares a closed vocabulary stored and exchanged as snake_case text.
 ///
 /// The enum, `ALL`, `as_str` and `parse` come from one list so a new variant cannot be
@@ -7,7 +31,7 @@
 macro_rules! vocabulary {
     (
         $(#[$meta:meta])*
-        pub enum $name:ident {
+        pub enum $name:ident: $noun:literal {
             $($(#[$variant_meta:meta])* $variant:ident => $text:literal,)+
         }
     ) => {
@@ -32,6 +56,18 @@ macro_rules! vocabulary {
 
             pub fn parse(raw: &str) -> Option<Self> {
                 Self::ALL.into_iter().find(|v| v.as_str() == raw)
+            }
+        }
+
+        impl $crate::domain::Vocabulary for $name {
+            const NOUN: &'static str = $noun;
+
+            fn all() -> &'static [Self] {
+                &Self::ALL
+            }
+
+            fn as_str(self) -> &'static str {
+                $name::as_str(self)
             }
         }
 
@@ -78,6 +114,23 @@ pub fn china_midnight_utc(day: chrono::NaiveDate) -> chrono::NaiveDateTime {
 /// 1 January of `day`'s year.
 pub fn year_start(day: chrono::NaiveDate) -> chrono::NaiveDate {
     chrono::NaiveDate::from_ymd_opt(chrono::Datelike::year(&day), 1, 1).unwrap_or(day)
+}
+
+/// One page of a list: `page` from 1, `per_page` items.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Page {
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl Page {
+    pub fn offset(&self) -> i64 {
+        i64::from(self.page.saturating_sub(1)) * i64::from(self.per_page)
+    }
+
+    pub fn limit(&self) -> i64 {
+        i64::from(self.per_page)
+    }
 }
 
 pub fn china_today() -> chrono::NaiveDate {

@@ -15,7 +15,7 @@ use super::beneficiary::{Category, Honor};
 
 vocabulary! {
     /// What the offer gives.
-    pub enum OfferKind {
+    pub enum OfferKind: "an offer kind" {
         /// A percentage off the bill (折扣), e.g. 10 for 10% off.
         PercentOff => "percent_off",
         /// A fixed amount off the bill (立减).
@@ -34,7 +34,7 @@ vocabulary! {
 vocabulary! {
     /// Where an offer is in its lifecycle. Only `active` offers are shown to holders;
     /// `ended` is final.
-    pub enum OfferStatus {
+    pub enum OfferStatus: "an offer status" {
         /// Submitted or materially changed; an office has to approve it.
         PendingReview => "pending_review",
         /// Approved and redeemable.
@@ -50,7 +50,7 @@ vocabulary! {
 
 vocabulary! {
     /// The period a per-holder limit counts over, on the China calendar.
-    pub enum HolderPeriod {
+    pub enum HolderPeriod: "a per-holder period" {
         Day => "day",
         /// ISO week, Monday to Sunday.
         Week => "week",
@@ -63,7 +63,7 @@ vocabulary! {
 
 vocabulary! {
     /// Where the offer can be redeemed.
-    pub enum Channel {
+    pub enum Channel: "an offer channel" {
         /// At the counter, on showing the card.
         InStore => "in_store",
         Online => "online",
@@ -72,7 +72,7 @@ vocabulary! {
 
 vocabulary! {
     /// What a reviewer or the merchant does to an offer.
-    pub enum OfferAction {
+    pub enum OfferAction: "an offer action" {
         Approve => "approve",
         Reject => "reject",
         Pause => "pause",
@@ -80,6 +80,14 @@ vocabulary! {
         End => "end",
         /// Sends a materially changed offer back to review.
         Resubmit => "resubmit",
+    }
+}
+
+vocabulary! {
+    /// A redemption stands `completed` until a merchant voids it within 24 hours.
+    pub enum RedemptionStatus: "a redemption status" {
+        Completed => "completed",
+        Voided => "voided",
     }
 }
 

@@ -2,43 +2,19 @@
 
 use std::fmt;
 
-/// What a staff account may do. Region scope: every role but `super_admin` acts only
-/// inside its region's subtree; `merchant_staff` only on its own merchant.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize, utoipa::ToSchema,
-)]
-#[serde(rename_all = "snake_case")]
-pub enum Role {
-    SuperAdmin,
-    RegionAdmin,
-    Reviewer,
-    Auditor,
-    MerchantStaff,
+vocabulary! {
+    /// What a staff account may do. Region scope: every role but `super_admin` acts only
+    /// inside its region's subtree; `merchant_staff` only on its own merchant.
+    pub enum Role: "a staff role" {
+        SuperAdmin => "super_admin",
+        RegionAdmin => "region_admin",
+        Reviewer => "reviewer",
+        Auditor => "auditor",
+        MerchantStaff => "merchant_staff",
+    }
 }
 
 impl Role {
-    pub const ALL: [Role; 5] = [
-        Role::SuperAdmin,
-        Role::RegionAdmin,
-        Role::Reviewer,
-        Role::Auditor,
-        Role::MerchantStaff,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::SuperAdmin => "super_admin",
-            Role::RegionAdmin => "region_admin",
-            Role::Reviewer => "reviewer",
-            Role::Auditor => "auditor",
-            Role::MerchantStaff => "merchant_staff",
-        }
-    }
-
-    pub fn parse(raw: &str) -> Option<Role> {
-        Role::ALL.into_iter().find(|r| r.as_str() == raw)
-    }
-
     /// Roles that work for a veterans-affairs office (as opposed to a merchant).
     pub fn is_office(self) -> bool {
         !matches!(self, Role::MerchantStaff)
@@ -56,12 +32,6 @@ impl Role {
             Role::RegionAdmin => other != Role::SuperAdmin,
             _ => false,
         }
-    }
-}
-
-impl fmt::Display for Role {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
     }
 }
 

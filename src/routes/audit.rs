@@ -1,15 +1,16 @@
-//! The audit log, for offices and auditors.
+//! The audit log, for offices and auditors. The use case is `app::oversight::audit_log`.
 
 use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::AdminUser;
-use crate::db::audit::{self, AuditFilter};
-use crate::error::ApiResult;
-use crate::routes::admin_merchants::AuditView;
-use crate::routes::{PageQuery, Paged};
-use crate::startup::AppState;
+use crate::app::identity::AdminUser;
+use crate::app::oversight::{self, AuditQuery as Query};
+use crate::error::AppResult;
+use crate::http::views::AuditView;
+use crate::http::Paged;
+use crate::state::AppState;
+use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct AuditQuery {
@@ -41,24 +42,15 @@ pub async fn audit_log(
     state: web::Data<AppState>,
     admin: AdminUser,
     query: web::Query<AuditQuery>,
-) -> ApiResult<web::Json<Paged<AuditView>>> {
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .resolve()?;
-    let region_like = admin.region_like();
-    let filter = AuditFilter {
-        entity_type: query.entity_type.as_deref().filter(|v| !v.is_empty()),
-        entity_id: query.entity_id.as_deref().filter(|v| !v.is_empty()),
-        actor: query.actor.as_deref().filter(|v| !v.is_empty()),
-        region_like: region_like.as_deref(),
+) -> AppResult<web::Json<Paged<AuditView>>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let page = f.finish(page)?;
+    let search = Query {
+        entity_type: query.entity_type.as_deref(),
+        entity_id: query.entity_id.as_deref(),
+        actor: query.actor.as_deref(),
     };
-    let mut pooled = state.db.get().await?;
-    let (rows, total) =
-        audit::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
-    Ok(web::Json(page.wrap(
-        rows.into_iter().map(AuditView::from).collect(),
-        total,
-    )))
+    let listed = oversight::audit_log(&state.db, &admin, search, page).await?;
+    Ok(web::Json(Paged::of(page, listed, AuditView::from)))
 }

@@ -1,25 +1,24 @@
 //! The beneficiary registry (优抚对象名录): protected personal data, scoped by region.
+//! The use cases are `app::beneficiaries` and `app::import`.
 
 use actix_web::{get, patch, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AdminUser;
-use crate::cache::keys;
-use crate::crypto::DataCipher;
-use crate::db::audit::{self, AuditEntry};
-use crate::db::beneficiaries::{
-    self, BeneficiaryChanges, BeneficiaryFilter, BeneficiaryRow, NewBeneficiary,
+use crate::app::beneficiaries::{
+    self, parse_category, BeneficiaryForm, BeneficiaryInput, BeneficiaryUpdate, RegistryQuery,
 };
-use crate::db::{self, BeneficiaryId, Conn};
-use crate::domain::beneficiary::{parse_honors, Category, Honor};
+use crate::app::identity::AdminUser;
+use crate::app::import::{self as importer, ImportReport, Mode};
+use crate::db::beneficiaries::BeneficiaryRow;
+use crate::db::BeneficiaryId;
+use crate::domain::beneficiary::parse_honors;
 use crate::domain::id_number::IdNumber;
-use crate::domain::{Phone, RegionCode, Role};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::Json;
-use crate::routes::merchants::text;
-use crate::routes::{utc, PageQuery, Paged};
-use crate::startup::AppState;
+use crate::domain::{Phone, RegionCode};
+use crate::error::{AppError, AppResult, Code};
+use crate::http::{utc, Json, Paged};
+use crate::state::AppState;
+use crate::validate::Fields;
 
 /// A beneficiary as the office sees it: ID number and phone masked, always.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,199 +76,6 @@ pub struct CreateBeneficiaryRequest {
     pub relation: Option<String>,
 }
 
-/// A beneficiary's fields, checked.
-#[derive(Debug, Clone)]
-pub struct BeneficiaryInput {
-    pub name: String,
-    pub id_number: IdNumber,
-    pub phone: Option<Phone>,
-    pub category: Category,
-    pub honors: Vec<Honor>,
-    pub region: RegionCode,
-    pub primary_beneficiary_id: Option<BeneficiaryId>,
-    pub relation: Option<String>,
-}
-
-pub fn parse_category(errors: &mut Vec<FieldError>, raw: Option<&str>) -> Option<Category> {
-    match raw.map(str::trim).filter(|c| !c.is_empty()) {
-        None => {
-            errors.push(FieldError::new("category", "is required"));
-            None
-        }
-        Some(raw) => {
-            let parsed = Category::parse_any(raw);
-            if parsed.is_none() {
-                errors.push(FieldError::new(
-                    "category",
-                    format!(
-                        "must be one of {}",
-                        Category::ALL.map(|c| c.as_str()).join(", ")
-                    ),
-                ));
-            }
-            parsed
-        }
-    }
-}
-
-impl BeneficiaryInput {
-    /// Checks every field; the messages never repeat an ID number or a phone.
-    pub fn parse(req: CreateBeneficiaryRequest) -> Result<BeneficiaryInput, Vec<FieldError>> {
-        let mut errors = Vec::new();
-        let name = text(&mut errors, "name", req.name.as_deref(), true, 50);
-        let id_number = match req.id_number.as_deref() {
-            None => {
-                errors.push(FieldError::new("id_number", "is required"));
-                None
-            }
-            Some(raw) => IdNumber::parse(raw)
-                .map_err(|m| errors.push(FieldError::new("id_number", m)))
-                .ok(),
-        };
-        let phone = match req
-            .phone
-            .as_deref()
-            .map(str::trim)
-            .filter(|p| !p.is_empty())
-        {
-            None => None,
-            Some(raw) => match Phone::parse(raw) {
-                Ok(p) => Some(p),
-                Err(m) => {
-                    errors.push(FieldError::new("phone", m));
-                    None
-                }
-            },
-        };
-        let category = parse_category(&mut errors, req.category.as_deref());
-        let honors = parse_honors(&req.honors)
-            .map_err(|m| errors.push(FieldError::new("honors", m)))
-            .ok();
-        let region = match req.region_code.as_deref() {
-            None => {
-                errors.push(FieldError::new("region_code", "is required"));
-                None
-            }
-            Some(raw) => RegionCode::parse(raw)
-                .map_err(|m| errors.push(FieldError::new("region_code", m)))
-                .ok(),
-        };
-        if req.primary_beneficiary_id.is_some() && category.is_some_and(|c| !c.is_family()) {
-            errors.push(FieldError::new(
-                "primary_beneficiary_id",
-                "only family categories link to a primary beneficiary",
-            ));
-        }
-        let relation = text(&mut errors, "relation", req.relation.as_deref(), false, 20);
-        match (name, id_number, category, honors, region) {
-            (Some(name), Some(id_number), Some(category), Some(honors), Some(region))
-                if errors.is_empty() =>
-            {
-                Ok(BeneficiaryInput {
-                    name,
-                    id_number,
-                    phone,
-                    category,
-                    honors,
-                    region,
-                    primary_beneficiary_id: req.primary_beneficiary_id,
-                    relation,
-                })
-            }
-            _ => Err(errors),
-        }
-    }
-
-    pub fn honors_stored(&self) -> String {
-        db::merchants::join_capabilities(
-            &self.honors.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
-        )
-    }
-
-    pub fn to_new(&self, cipher: &DataCipher) -> anyhow::Result<NewBeneficiary> {
-        let now = db::now();
-        Ok(NewBeneficiary {
-            id: BeneficiaryId::new(),
-            name: self.name.clone(),
-            id_number_enc: cipher.encrypt(self.id_number.expose())?,
-            id_number_hash: cipher.lookup_hash(self.id_number.expose()),
-            id_number_masked: self.id_number.masked(),
-            phone_enc: self
-                .phone
-                .as_ref()
-                .map(|p| cipher.encrypt(p.as_str()))
-                .transpose()?,
-            phone_masked: self.phone.as_ref().map(Phone::masked),
-            category: self.category.as_str().to_owned(),
-            honors: self.honors_stored(),
-            region_code: self.region.as_str().to_owned(),
-            primary_beneficiary_id: self.primary_beneficiary_id,
-            relation: self.relation.clone(),
-            created_at: now,
-            updated_at: now,
-        })
-    }
-}
-
-/// The beneficiary, if it lies in the caller's region; 404 otherwise.
-pub async fn load_scoped(
-    conn: &mut Conn<'_>,
-    admin: &AdminUser,
-    id: BeneficiaryId,
-) -> ApiResult<BeneficiaryRow> {
-    let row = beneficiaries::find(conn, id)
-        .await?
-        .ok_or_else(beneficiary_not_found)?;
-    let region =
-        RegionCode::parse(&row.region_code).map_err(|m| ApiError::internal(anyhow::anyhow!(m)))?;
-    if admin.covers(&region) {
-        Ok(row)
-    } else {
-        Err(beneficiary_not_found())
-    }
-}
-
-pub fn beneficiary_not_found() -> ApiError {
-    ApiError::not_found("beneficiary_not_found", "no such beneficiary")
-}
-
-pub fn require_registrar(admin: &AdminUser) -> ApiResult<()> {
-    admin.require_role(&[Role::SuperAdmin, Role::RegionAdmin])
-}
-
-/// Checks what a new or changed beneficiary refers to: its region exists and is the
-/// caller's, and a primary beneficiary exists (in scope).
-async fn check_references(
-    conn: &mut Conn<'_>,
-    admin: &AdminUser,
-    region: Option<&RegionCode>,
-    primary: Option<BeneficiaryId>,
-) -> ApiResult<()> {
-    if let Some(region) = region {
-        if db::regions::find(conn, region.as_str()).await?.is_none() {
-            return Err(ApiError::invalid_field(
-                "region_code",
-                "no region has this code",
-            ));
-        }
-        if !admin.covers(region) {
-            return Err(ApiError::forbidden(
-                "region_out_of_scope",
-                "this region is outside your region",
-            ));
-        }
-    }
-    if let Some(primary) = primary {
-        if load_scoped(conn, admin, primary).await.is_err() {
-            return Err(ApiError::invalid_field(
-                "primary_beneficiary_id",
-                "no such beneficiary in your region",
-            ));
-        }
-    }
-    Ok(())
-}
-
 /// Registers a beneficiary. The ID number is validated by its check character, stored
 /// encrypted with a keyed hash for look-up, and never shown again unmasked.
 #[utoipa::path(tag = "beneficiaries", request_body = CreateBeneficiaryRequest, security(("staff" = [])), responses(
@@ -283,59 +89,19 @@ pub async fn create(
     state: web::Data<AppState>,
     admin: AdminUser,
     body: Json<CreateBeneficiaryRequest>,
-) -> ApiResult<HttpResponse> {
-    require_registrar(&admin)?;
-    let input = BeneficiaryInput::parse(body.0).map_err(ApiError::validation)?;
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    check_references(
-        &mut conn,
-        &admin,
-        Some(&input.region),
-        input.primary_beneficiary_id,
-    )
-    .await?;
-    let new = input.to_new(&state.cipher)?;
-    let duplicate = || {
-        ApiError::conflict(
-            "duplicate_beneficiary",
-            "a beneficiary with this ID number is already registered",
-        )
+) -> AppResult<HttpResponse> {
+    let form = BeneficiaryForm {
+        name: body.name.as_deref(),
+        id_number: body.id_number.as_deref(),
+        phone: body.phone.as_deref(),
+        category: body.category.as_deref(),
+        honors: &body.honors,
+        region_code: body.region_code.as_deref(),
+        primary_beneficiary_id: body.primary_beneficiary_id,
+        relation: body.relation.as_deref(),
     };
-    if beneficiaries::find_by_hash(&mut conn, &new.id_number_hash)
-        .await?
-        .is_some()
-    {
-        return Err(duplicate());
-    }
-    let row = conn
-        .transaction(async |tx| {
-            let row = beneficiaries::insert(tx, &new).await.map_err(|e| match e {
-                diesel::result::Error::DatabaseError(
-                    diesel::result::DatabaseErrorKind::UniqueViolation,
-                    _,
-                ) => duplicate(),
-                other => other.into(),
-            })?;
-            audit::record(
-                tx,
-                &admin.actor(),
-                AuditEntry {
-                    action: "beneficiary.create",
-                    entity_type: "beneficiary",
-                    entity_id: row.id.to_string(),
-                    region_code: Some(&row.region_code),
-                    details: Some(
-                        serde_json::json!({"category": row.category, "honors": row.honors()}),
-                    ),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
-    tracing::info!(beneficiary_id = %row.id, "beneficiary registered");
+    let input = BeneficiaryInput::parse(form).map_err(AppError::validation)?;
+    let row = beneficiaries::create(&state.db, &state.keys.cipher, &admin, input).await?;
     Ok(HttpResponse::Created().json(BeneficiaryView::from(&row)))
 }
 
@@ -370,51 +136,28 @@ pub async fn list(
     state: web::Data<AppState>,
     admin: AdminUser,
     query: web::Query<BeneficiaryQuery>,
-) -> ApiResult<web::Json<Paged<BeneficiaryView>>> {
-    admin.require_role(&[Role::SuperAdmin, Role::RegionAdmin, Role::Auditor])?;
-    let mut errors = Vec::new();
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .collect(&mut errors);
-    let mut filter = BeneficiaryFilter::default();
-    if let Some(pattern) = admin.region_like() {
-        filter.region_likes.push(pattern);
-    }
-    filter.region_likes.extend(crate::routes::region_param(
-        query.region.as_deref(),
-        &mut errors,
-    ));
-    if let Some(category) = query.category.as_deref().filter(|c| !c.is_empty()) {
-        match Category::parse_any(category) {
-            Some(c) => filter.category = Some(c.as_str().to_owned()),
-            None => errors.push(FieldError::new("category", "is not a beneficiary category")),
-        }
-    }
-    if let Some(raw) = query.id_number.as_deref().filter(|v| !v.is_empty()) {
-        match IdNumber::parse(raw) {
-            Ok(id) => filter.id_number_hash = Some(state.cipher.lookup_hash(id.expose())),
-            Err(m) => errors.push(FieldError::new("id_number", m)),
-        }
-    }
-    filter.q = query
-        .q
-        .as_deref()
-        .map(str::trim)
-        .filter(|q| !q.is_empty())
-        .map(str::to_owned);
-    let page = match page {
-        Some(page) if errors.is_empty() => page,
-        _ => return Err(ApiError::validation(errors)),
+) -> AppResult<web::Json<Paged<BeneficiaryView>>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let region = f.region("region", query.region.as_deref());
+    let category = f.optional_str("category", query.category.as_deref(), parse_category);
+    let id_number = f.optional_str("id_number", query.id_number.as_deref(), IdNumber::parse);
+    let (page, region, category, id_number) = f.finish((page, region, category, id_number))?;
+    let registry = RegistryQuery {
+        q: query
+            .q
+            .as_deref()
+            .map(str::trim)
+            .filter(|q| !q.is_empty())
+            .map(str::to_owned),
+        category,
+        region,
+        id_number,
     };
-    let mut pooled = state.db.get().await?;
-    let (rows, total) =
-        beneficiaries::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
-    Ok(web::Json(page.wrap(
-        rows.iter().map(BeneficiaryView::from).collect(),
-        total,
-    )))
+    let listed = beneficiaries::list(&state.db, &state.keys.cipher, &admin, registry, page).await?;
+    Ok(web::Json(Paged::of(page, listed, |row| {
+        BeneficiaryView::from(&row)
+    })))
 }
 
 /// One beneficiary; 404 outside the caller's region.
@@ -426,10 +169,8 @@ pub async fn get(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<BeneficiaryId>,
-) -> ApiResult<web::Json<BeneficiaryView>> {
-    admin.require_role(&[Role::SuperAdmin, Role::RegionAdmin, Role::Auditor])?;
-    let mut pooled = state.db.get().await?;
-    let row = load_scoped(&mut pooled.conn(), &admin, *id).await?;
+) -> AppResult<web::Json<BeneficiaryView>> {
+    let row = beneficiaries::get(&state.db, &admin, *id).await?;
     Ok(web::Json(BeneficiaryView::from(&row)))
 }
 
@@ -448,6 +189,69 @@ pub struct UpdateBeneficiaryRequest {
     pub id_number: Option<serde_json::Value>,
 }
 
+impl UpdateBeneficiaryRequest {
+    /// The changes asked for, every bad field reported at once.
+    fn parse(&self) -> AppResult<BeneficiaryUpdate> {
+        let mut f = Fields::new();
+        let mut fields = Vec::new();
+        if self.id_number.is_some() {
+            f.error("id_number", "cannot be changed; register the person anew");
+        }
+        let name = match self.name.as_deref() {
+            None => Some(None),
+            Some(raw) => f.text("name", Some(raw), 50).map(Some),
+        };
+        if self.name.is_some() {
+            fields.push("name");
+        }
+        let phone = f.optional("phone", self.phone.as_deref(), |raw| {
+            if raw.trim().is_empty() {
+                Ok(None)
+            } else {
+                Phone::parse(raw).map(Some)
+            }
+        });
+        if self.phone.is_some() {
+            fields.push("phone");
+        }
+        let category = f.optional("category", self.category.as_deref(), parse_category);
+        if self.category.is_some() {
+            fields.push("category");
+        }
+        let honors = f.optional("honors", self.honors.as_deref(), parse_honors);
+        if self.honors.is_some() {
+            fields.push("honors");
+        }
+        let region = f.optional(
+            "region_code",
+            self.region_code.as_deref(),
+            RegionCode::parse,
+        );
+        if self.region_code.is_some() {
+            fields.push("region_code");
+        }
+        let relation = match self.relation.as_deref() {
+            None => Some(None),
+            Some(raw) => f.optional_text("relation", Some(raw), 20).map(Some),
+        };
+        if self.relation.is_some() {
+            fields.push("relation");
+        }
+        let (name, phone, category, honors, region, relation) =
+            f.finish((name, phone, category, honors, region, relation))?;
+        Ok(BeneficiaryUpdate {
+            name,
+            phone,
+            category,
+            honors,
+            region,
+            primary_beneficiary_id: self.primary_beneficiary_id,
+            relation,
+            fields,
+        })
+    }
+}
+
 /// Changes a beneficiary. The ID number cannot change. The cards' cached snapshots are
 /// dropped after the commit, so the counter sees the change at once.
 #[utoipa::path(tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), request_body = UpdateBeneficiaryRequest,
@@ -462,154 +266,18 @@ pub async fn update(
     admin: AdminUser,
     id: web::Path<BeneficiaryId>,
     body: Json<UpdateBeneficiaryRequest>,
-) -> ApiResult<web::Json<BeneficiaryView>> {
-    require_registrar(&admin)?;
-    let req = body.0;
-    let mut errors = Vec::new();
-    if req.id_number.is_some() {
-        errors.push(FieldError::new(
-            "id_number",
-            "cannot be changed; register the person anew",
-        ));
-    }
-    let mut changes = BeneficiaryChanges::default();
-    let mut changed: Vec<&str> = Vec::new();
-    if req.name.is_some() {
-        changes.name = text(&mut errors, "name", req.name.as_deref(), true, 50);
-        changed.push("name");
-    }
-    let mut new_phone: Option<Option<Phone>> = None;
-    if let Some(raw) = req.phone.as_deref() {
-        if raw.trim().is_empty() {
-            new_phone = Some(None);
-        } else {
-            match Phone::parse(raw) {
-                Ok(p) => new_phone = Some(Some(p)),
-                Err(m) => errors.push(FieldError::new("phone", m)),
-            }
-        }
-        changed.push("phone");
-    }
-    let category = if req.category.is_some() {
-        changed.push("category");
-        parse_category(&mut errors, req.category.as_deref())
-    } else {
-        None
-    };
-    if let Some(honors) = &req.honors {
-        match parse_honors(honors) {
-            Ok(h) => {
-                changes.honors = Some(db::merchants::join_capabilities(
-                    &h.iter().map(|h| h.as_str()).collect::<Vec<_>>(),
-                ))
-            }
-            Err(m) => errors.push(FieldError::new("honors", m)),
-        }
-        changed.push("honors");
-    }
-    let region = match req.region_code.as_deref() {
-        Some(raw) => {
-            changed.push("region_code");
-            RegionCode::parse(raw)
-                .map_err(|m| errors.push(FieldError::new("region_code", m)))
-                .ok()
-        }
-        None => None,
-    };
-    if req.relation.is_some() {
-        changes.relation = Some(text(
-            &mut errors,
-            "relation",
-            req.relation.as_deref(),
-            false,
-            20,
-        ));
-        changed.push("relation");
-    }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    if changed.is_empty() && req.primary_beneficiary_id.is_none() {
-        return Err(ApiError::invalid_field("body", "nothing to change"));
-    }
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let current = load_scoped(&mut conn, &admin, *id).await?;
-    let effective_category = category.or_else(|| Category::parse(&current.category));
-    if req.primary_beneficiary_id.is_some() {
-        if !effective_category.is_some_and(Category::is_family) {
-            return Err(ApiError::invalid_field(
-                "primary_beneficiary_id",
-                "only family categories link to a primary beneficiary",
-            ));
-        }
-        if req.primary_beneficiary_id == Some(current.id) {
-            return Err(ApiError::invalid_field(
-                "primary_beneficiary_id",
-                "cannot be the beneficiary itself",
-            ));
-        }
-        changes.primary_beneficiary_id = Some(req.primary_beneficiary_id);
-        changed.push("primary_beneficiary_id");
-    }
-    check_references(
-        &mut conn,
+) -> AppResult<web::Json<BeneficiaryView>> {
+    let change = body.parse()?;
+    let row = beneficiaries::update(
+        &state.db,
+        &state.cache,
+        &state.keys.cipher,
         &admin,
-        region.as_ref(),
-        req.primary_beneficiary_id,
+        *id,
+        change,
     )
     .await?;
-    changes.category = category.map(|c| c.as_str().to_owned());
-    changes.region_code = region.map(|r| r.as_str().to_owned());
-    if let Some(phone) = new_phone {
-        changes.phone_enc = Some(
-            phone
-                .as_ref()
-                .map(|p| state.cipher.encrypt(p.as_str()))
-                .transpose()?,
-        );
-        changes.phone_masked = Some(phone.as_ref().map(Phone::masked));
-    }
-    changes.updated_at = Some(db::now());
-    let row = conn
-        .transaction(async |tx| {
-            let row = beneficiaries::update(tx, current.id, &changes).await?;
-            audit::record(
-                tx,
-                &admin.actor(),
-                AuditEntry {
-                    action: "beneficiary.update",
-                    entity_type: "beneficiary",
-                    entity_id: row.id.to_string(),
-                    region_code: Some(&row.region_code),
-                    details: Some(serde_json::json!({"fields": changed})),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
-    invalidate_cards_of(&state, &mut conn, row.id).await?;
     Ok(web::Json(BeneficiaryView::from(&row)))
-}
-
-/// Drops the cached snapshots of every card of a beneficiary (after a commit).
-pub async fn invalidate_cards_of(
-    state: &AppState,
-    conn: &mut Conn<'_>,
-    id: BeneficiaryId,
-) -> ApiResult<()> {
-    let filter = db::cards::CardFilter {
-        beneficiary_id: Some(id),
-        ..Default::default()
-    };
-    let (cards, _) = db::cards::list(conn, &filter, 0, 1000).await?;
-    let keys: Vec<String> = cards.iter().map(|c| keys::card(&c.id)).collect();
-    if let Err(error) = state.cache.invalidate(keys).await {
-        tracing::warn!(%error, "cache invalidation failed; entries expire by their TTL");
-    }
-    Ok(())
 }
 
 /// Largest upload accepted by the import endpoint; larger files go through
@@ -641,7 +309,7 @@ pub struct ImportUpload {
     request_body(content = ImportUpload, content_type = "multipart/form-data",
         example = json!({"file": "(binary) 罗湖区优抚对象名录.xlsx", "mode": "partial"})),
     security(("staff" = [])), responses(
-    (status = 200, body = crate::import::ImportReport, description = "what was (or, with all_or_nothing and a bad row, was not) stored"),
+    (status = 200, body = ImportReport, description = "what was (or, with all_or_nothing and a bad row, was not) stored"),
     (status = 413, body = crate::error::Problem, description = "`payload_too_large`"),
     (status = 422, body = crate::error::Problem, description = "`missing_columns`, `unreadable_file`, `validation_failed`")))]
 #[post("/admin/beneficiaries/import")]
@@ -651,15 +319,15 @@ pub async fn import(
     admin: AdminUser,
     query: web::Query<ImportQuery>,
     mut form: actix_multipart::Multipart,
-) -> ApiResult<web::Json<crate::import::ImportReport>> {
+) -> AppResult<web::Json<ImportReport>> {
     use futures_util::StreamExt;
-    require_registrar(&admin)?;
+    let unreadable = |e: actix_multipart::MultipartError| {
+        AppError::bad_request(Code::InvalidMultipart, format!("unreadable form: {e}"))
+    };
     let mut file: Option<(Option<String>, Vec<u8>)> = None;
     let mut mode_field: Option<String> = None;
     while let Some(field) = form.next().await {
-        let mut field = field.map_err(|e| {
-            ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}"))
-        })?;
+        let mut field = field.map_err(unreadable)?;
         let name = field.name().map(str::to_owned);
         let filename = field
             .content_disposition()
@@ -667,13 +335,9 @@ pub async fn import(
             .map(str::to_owned);
         let mut bytes = Vec::new();
         while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| {
-                ApiError::bad_request("invalid_multipart", format!("unreadable form: {e}"))
-            })?;
+            let chunk = chunk.map_err(unreadable)?;
             if bytes.len() + chunk.len() > IMPORT_UPLOAD_LIMIT {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
+                return Err(AppError::payload_too_large(
                     "the file is larger than 32 MiB; use `yongjun import beneficiaries FILE`",
                 ));
             }
@@ -687,39 +351,21 @@ pub async fn import(
     }
     let mode_raw = query.mode.clone().or(mode_field);
     let mode = match mode_raw.as_deref() {
-        None | Some("") => crate::import::Mode::AllOrNothing,
-        Some(raw) => crate::import::Mode::parse(raw)
-            .ok_or_else(|| ApiError::invalid_field("mode", "must be all_or_nothing or partial"))?,
+        None | Some("") => Mode::AllOrNothing,
+        Some(raw) => Mode::parse(raw)
+            .ok_or_else(|| AppError::invalid_field("mode", "must be all_or_nothing or partial"))?,
     };
     let (filename, bytes) =
-        file.ok_or_else(|| ApiError::invalid_field("file", "is required (a .csv or .xlsx file)"))?;
-    let kind = crate::import::FileKind::detect(filename.as_deref(), &bytes);
-    let (header, batches) =
-        crate::import::start_reader(kind, crate::import::ReaderSource::Bytes(bytes)).await?;
-    let importer = crate::import::Importer {
-        cipher: &state.cipher,
-        cache: &state.cache,
-        actor: admin.actor(),
-        scope: match (admin.role, &admin.region) {
-            (Role::SuperAdmin, _) => None,
-            (_, Some(region)) => Some(region.clone()),
-            (_, None) => {
-                return Err(ApiError::forbidden(
-                    "forbidden",
-                    "your account has no region",
-                ))
-            }
-        },
+        file.ok_or_else(|| AppError::invalid_field("file", "is required (a .csv or .xlsx file)"))?;
+    let report = importer::import_upload(
+        &state.db,
+        &state.cache,
+        &state.keys.cipher,
+        &admin,
         mode,
-    };
-    let report = importer.run(&state.db, &header, batches, |_| {}).await?;
-    tracing::info!(
-        rows = report.rows,
-        created = report.created,
-        updated = report.updated,
-        failed = report.failed_count,
-        stored = report.stored,
-        "beneficiary import finished"
-    );
+        filename.as_deref(),
+        bytes,
+    )
+    .await?;
     Ok(web::Json(report))
 }

@@ -1,27 +1,20 @@
 //! Complaints and ratings (投诉): a holder files one about a merchant they used in the
-//! last 90 days; offices read and resolve them. Filing re-evaluates the merchant's
-//! exit-review flag in the same transaction (rule: `domain::oversight`).
+//! last 90 days; offices read and resolve them. The use cases are
+//! `app::oversight::complaints`.
 
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::holder::Holder;
-use crate::auth::AdminUser;
-use crate::db::audit::{self, Actor, AuditEntry};
-use crate::db::complaints::{self, ComplaintFilter, ComplaintId, ComplaintRow};
-use crate::db::merchants::{self, MerchantRow};
-use crate::db::{self, BeneficiaryId, Conn, MerchantId, RedemptionId, StaffUserId};
-use crate::domain::beneficiary::mask_name;
-use crate::domain::oversight::{
-    self, ComplaintOutcome, ComplaintStatus, ExitReviewThresholds, WINDOW_DAYS,
-};
-use crate::domain::RegionCode;
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::Json;
-use crate::routes::merchants::{merchant_not_found, text};
-use crate::routes::{utc, PageQuery, Paged};
-use crate::startup::AppState;
+use crate::app::identity::{AdminUser, Holder};
+use crate::app::oversight::complaints::{self, ComplaintRecord, NewComplaint};
+use crate::db::complaints::ComplaintId;
+use crate::db::{MerchantId, RedemptionId, StaffUserId};
+use crate::domain::oversight::{ComplaintOutcome, ComplaintStatus};
+use crate::error::AppResult;
+use crate::http::{utc, Json, Paged};
+use crate::state::AppState;
+use crate::validate::Fields;
 
 // ---------- views ----------
 
@@ -82,130 +75,34 @@ pub struct ComplaintView {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn complaint_not_found() -> ApiError {
-    ApiError::not_found("complaint_not_found", "no such complaint")
+impl From<ComplaintRecord> for ComplaintView {
+    fn from(record: ComplaintRecord) -> ComplaintView {
+        let row = record.complaint;
+        ComplaintView {
+            id: row.id,
+            merchant_id: row.merchant_id,
+            merchant_name: record.merchant_name,
+            region_code: row.region_code,
+            redemption_id: row.redemption_id,
+            holder: ComplainantView {
+                name_masked: record.holder_name_masked,
+                category: record.holder_category,
+            },
+            rating: row.rating,
+            content: row.content,
+            status: row.status,
+            outcome: row.outcome,
+            resolution_comment: row.resolution_comment,
+            resolved_by: row.resolved_by,
+            resolved_at: row.resolved_at.map(utc),
+            created_at: utc(row.created_at),
+        }
+    }
 }
 
-/// Views of `rows`, with merchant names and masked holder names looked up in bulk.
-async fn views(conn: &mut Conn<'_>, rows: Vec<ComplaintRow>) -> ApiResult<Vec<ComplaintView>> {
-    let mut merchant_ids: Vec<MerchantId> = rows.iter().map(|r| r.merchant_id).collect();
-    merchant_ids.sort();
-    merchant_ids.dedup();
-    let mut holder_ids: Vec<BeneficiaryId> = rows.iter().map(|r| r.beneficiary_id).collect();
-    holder_ids.sort();
-    holder_ids.dedup();
-    let names: std::collections::HashMap<MerchantId, String> =
-        merchants::find_many(conn, &merchant_ids)
-            .await?
-            .into_iter()
-            .map(|m| (m.id, m.name))
-            .collect();
-    let holders: std::collections::HashMap<BeneficiaryId, (String, String)> =
-        complaints::holders(conn, &holder_ids)
-            .await?
-            .into_iter()
-            .map(|(id, name, category)| (id, (name, category)))
-            .collect();
-    Ok(rows
-        .into_iter()
-        .map(|row| {
-            let (name, category) = holders
-                .get(&row.beneficiary_id)
-                .map(|(n, c)| (mask_name(n), c.clone()))
-                .unwrap_or_default();
-            ComplaintView {
-                id: row.id,
-                merchant_id: row.merchant_id,
-                merchant_name: names.get(&row.merchant_id).cloned().unwrap_or_default(),
-                region_code: row.region_code,
-                redemption_id: row.redemption_id,
-                holder: ComplainantView {
-                    name_masked: name,
-                    category,
-                },
-                rating: row.rating,
-                content: row.content,
-                status: row.status,
-                outcome: row.outcome,
-                resolution_comment: row.resolution_comment,
-                resolved_by: row.resolved_by,
-                resolved_at: row.resolved_at.map(utc),
-                created_at: utc(row.created_at),
-            }
-        })
-        .collect())
-}
-
-// ---------- the exit-review flag ----------
-
-/// Flags `merchant` for exit review with `reason` (added to any reason it is already
-/// flagged for), with its audit entry; in the caller's transaction. The status is never
-/// touched. `None` when the merchant already carries exactly this reason.
-pub(crate) async fn flag_for_exit_review(
-    tx: &mut Conn<'_>,
-    actor: &Actor,
-    merchant: &MerchantRow,
-    reason: &str,
-    details: serde_json::Value,
-) -> ApiResult<Option<MerchantRow>> {
-    let combined = oversight::add_reason(merchant.exit_review_reason.as_deref(), reason);
-    if merchant.exit_review_flagged_at.is_some()
-        && merchant.exit_review_reason.as_deref() == Some(combined.as_str())
-    {
-        return Ok(None);
-    }
-    let flagged_at = merchant.exit_review_flagged_at.unwrap_or_else(db::now);
-    let updated = merchants::set_exit_review_flag(tx, merchant.id, &combined, flagged_at).await?;
-    audit::record(
-        tx,
-        actor,
-        AuditEntry {
-            action: "merchant.flag_exit_review",
-            entity_type: "merchant",
-            entity_id: merchant.id.to_string(),
-            region_code: Some(&merchant.region_code),
-            before_status: Some(&merchant.status),
-            after_status: Some(&merchant.status),
-            reason: Some(reason),
-            details: Some(details),
-        },
-    )
-    .await?;
-    tracing::info!(merchant_id = %merchant.id, "merchant flagged for exit review");
-    Ok(Some(updated))
-}
-
-/// Applies the complaint rule to `merchant` (locked by the caller) as of `now`; flags it
-/// when the figures cross the thresholds. A merchant already flagged is left as it is.
-async fn evaluate_complaints(
-    tx: &mut Conn<'_>,
-    thresholds: &ExitReviewThresholds,
-    merchant: &MerchantRow,
-    now: chrono::NaiveDateTime,
-) -> ApiResult<()> {
-    if merchant.exit_review_flagged_at.is_some() {
-        return Ok(());
-    }
-    let window_start = now - chrono::Duration::days(WINDOW_DAYS);
-    // Complaints an administrator already decided on do not count again.
-    let complaints_since = merchant
-        .exit_review_cleared_at
-        .map_or(window_start, |cleared| cleared.max(window_start));
-    let figures =
-        complaints::flag_figures(tx, merchant.id, window_start, complaints_since, now).await?;
-    if let Some(reason) = oversight::exit_review_reason(&figures, thresholds) {
-        let details = serde_json::json!({
-            "source": "complaints",
-            "complaints": figures.complaints,
-            "complainants": figures.complainants,
-            "redemptions": figures.redemptions,
-            "complaint_rate": figures.complaint_rate(),
-            "average_rating": figures.average_rating(),
-            "window_days": WINDOW_DAYS,
-        });
-        flag_for_exit_review(tx, &Actor::system(), merchant, &reason, details).await?;
-    }
-    Ok(())
+/// A UUID given as text (blank counts as absent).
+fn uuid<T: std::str::FromStr>(raw: &str) -> Result<T, &'static str> {
+    raw.parse().map_err(|_| "is not a UUID")
 }
 
 // ---------- holders ----------
@@ -225,38 +122,6 @@ pub struct ComplaintRequest {
     pub content: Option<String>,
 }
 
-fn uuid_field<T: std::str::FromStr>(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    raw: Option<&str>,
-    required: bool,
-) -> Option<T> {
-    match raw.map(str::trim).filter(|r| !r.is_empty()) {
-        None => {
-            if required {
-                errors.push(FieldError::new(field, "is required"));
-            }
-            None
-        }
-        Some(raw) => match raw.parse() {
-            Ok(id) => Some(id),
-            Err(_) => {
-                errors.push(FieldError::new(field, "is not a UUID"));
-                None
-            }
-        },
-    }
-}
-
-fn no_recent_redemption() -> ApiError {
-    ApiError::forbidden(
-        "no_recent_redemption",
-        format!(
-            "a complaint needs a completed redemption at this merchant in the last {WINDOW_DAYS} days"
-        ),
-    )
-}
-
 /// Files a complaint and rating about a merchant where the holder (with any of their
 /// cards) has a completed redemption in the last 90 days. The merchant's complaint
 /// figures are re-evaluated at once and may flag it for exit review (never suspend it).
@@ -272,125 +137,49 @@ pub async fn file_complaint(
     state: web::Data<AppState>,
     holder: Holder,
     body: Json<ComplaintRequest>,
-) -> ApiResult<HttpResponse> {
-    let mut errors = Vec::new();
-    let merchant_id: Option<MerchantId> = uuid_field(
-        &mut errors,
+) -> AppResult<HttpResponse> {
+    let mut f = Fields::new();
+    let merchant_id = f.required_str(
         "merchant_id",
         body.merchant_id.as_deref(),
-        true,
+        uuid::<MerchantId>,
     );
-    let redemption_id: Option<RedemptionId> = uuid_field(
-        &mut errors,
+    let redemption_id = f.optional_str(
         "redemption_id",
         body.redemption_id.as_deref(),
-        false,
+        uuid::<RedemptionId>,
     );
     let rating = match body.rating {
         Some(r) if (1..=5).contains(&r) => Some(r as i32),
         Some(_) => {
-            errors.push(FieldError::new("rating", "must be between 1 and 5"));
+            f.error("rating", "must be between 1 and 5");
             None
         }
         None => {
-            errors.push(FieldError::new("rating", "is required (1 to 5)"));
+            f.error("rating", "is required (1 to 5)");
             None
         }
     };
-    let content = text(&mut errors, "content", body.content.as_deref(), true, 2000);
-    let (merchant_id, rating, content) = match (merchant_id, rating, content) {
-        (Some(m), Some(r), Some(c)) if errors.is_empty() => (m, r, c),
-        _ => return Err(ApiError::validation(errors)),
-    };
-    let beneficiary = holder.card.beneficiary_id;
-    let now = db::now();
-    let since = now - chrono::Duration::days(WINDOW_DAYS);
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let merchant = merchants::find(&mut conn, merchant_id)
-        .await?
-        .ok_or_else(merchant_not_found)?;
-    match redemption_id {
-        Some(id) => {
-            let redemption = db::offers::find_redemption(&mut conn, id)
-                .await?
-                .filter(|r| r.beneficiary_id == beneficiary)
-                .ok_or_else(|| {
-                    ApiError::not_found("redemption_not_found", "no such redemption of yours")
-                })?;
-            if redemption.merchant_id != merchant_id {
-                return Err(ApiError::invalid_field(
-                    "redemption_id",
-                    "is a redemption at another merchant",
-                ));
-            }
-            if redemption.status != "completed" || redemption.redeemed_at < since {
-                return Err(no_recent_redemption());
-            }
-        }
-        None => {
-            let recent =
-                complaints::completed_redemptions_of(&mut conn, beneficiary, merchant_id, since)
-                    .await?;
-            if recent == 0 {
-                return Err(no_recent_redemption());
-            }
-        }
-    }
-    let row = ComplaintRow {
-        id: ComplaintId::new(),
+    let content = f.text("content", body.content.as_deref(), 2000);
+    let (merchant_id, redemption_id, rating, content) =
+        f.finish((merchant_id, redemption_id, rating, content))?;
+    let complaint = NewComplaint {
         merchant_id,
-        beneficiary_id: beneficiary,
         redemption_id,
-        region_code: merchant.region_code.clone(),
         rating,
         content,
-        status: ComplaintStatus::Open.as_str().to_owned(),
-        outcome: None,
-        resolution_comment: None,
-        resolved_by: None,
-        resolved_at: None,
-        created_at: now,
     };
-    let thresholds = state.exit_review;
-    conn.transaction(async |tx| {
-        // Locked first, so complaints filed at the same moment are counted one by one.
-        let merchant = merchants::find_for_update(tx, merchant_id)
-            .await?
-            .ok_or_else(merchant_not_found)?;
-        complaints::insert(tx, &row).await?;
-        audit::record(
-            tx,
-            &Actor {
-                id: None,
-                label: "holder".into(),
-            },
-            AuditEntry {
-                action: "complaint.file",
-                entity_type: "complaint",
-                entity_id: row.id.to_string(),
-                region_code: Some(&row.region_code),
-                after_status: Some(ComplaintStatus::Open.as_str()),
-                details: Some(
-                    serde_json::json!({"merchant_id": merchant_id, "rating": rating,
-                    "redemption_id": redemption_id, "card_id": holder.card.id}),
-                ),
-                ..Default::default()
-            },
-        )
-        .await?;
-        evaluate_complaints(tx, &thresholds, &merchant, now).await
-    })
-    .await?;
+    let (row, merchant_name) =
+        complaints::file(&state.db, &state.policy.exit_review, &holder, complaint).await?;
     Ok(HttpResponse::Created().json(HolderComplaintView {
         id: row.id,
-        merchant_id,
-        merchant_name: merchant.name,
-        redemption_id,
-        rating,
+        merchant_id: row.merchant_id,
+        merchant_name,
+        redemption_id: row.redemption_id,
+        rating: row.rating,
         content: row.content,
         status: row.status,
-        created_at: utc(now),
+        created_at: utc(row.created_at),
     }))
 }
 
@@ -423,37 +212,18 @@ pub async fn list_complaints(
     state: web::Data<AppState>,
     admin: AdminUser,
     query: web::Query<ComplaintQuery>,
-) -> ApiResult<web::Json<Paged<ComplaintView>>> {
-    let mut errors = Vec::new();
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .collect(&mut errors);
-    let mut filter = ComplaintFilter::default();
-    if let Some(status) = query.status.as_deref().filter(|s| !s.is_empty()) {
-        match ComplaintStatus::parse(status) {
-            Some(s) => filter.status = Some(s.as_str().to_owned()),
-            None => errors.push(FieldError::new("status", "must be open or resolved")),
-        }
-    }
-    filter.merchant_id = uuid_field(
-        &mut errors,
+) -> AppResult<web::Json<Paged<ComplaintView>>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let status = f.optional_vocab::<ComplaintStatus>("status", query.status.as_deref());
+    let merchant_id = f.optional_str(
         "merchant_id",
         query.merchant_id.as_deref(),
-        false,
+        uuid::<MerchantId>,
     );
-    if let Some(pattern) = admin.region_like() {
-        filter.region_likes.push(pattern);
-    }
-    let page = match page {
-        Some(page) if errors.is_empty() => page,
-        _ => return Err(ApiError::validation(errors)),
-    };
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let (rows, total) = complaints::list(&mut conn, &filter, page.offset(), page.limit()).await?;
-    Ok(web::Json(page.wrap(views(&mut conn, rows).await?, total)))
+    let (page, status, merchant_id) = f.finish((page, status, merchant_id))?;
+    let listed = complaints::list(&state.db, &admin, status, merchant_id, page).await?;
+    Ok(web::Json(Paged::of(page, listed, ComplaintView::from)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -480,75 +250,11 @@ pub async fn resolve_complaint(
     admin: AdminUser,
     id: web::Path<ComplaintId>,
     body: Json<ResolveComplaintRequest>,
-) -> ApiResult<web::Json<ComplaintView>> {
-    admin.require_write()?;
-    let mut errors = Vec::new();
-    let outcome = match body.outcome.as_deref().map(ComplaintOutcome::parse) {
-        Some(Some(o)) => Some(o),
-        Some(None) => {
-            errors.push(FieldError::new(
-                "outcome",
-                "must be upheld, mediated or dismissed",
-            ));
-            None
-        }
-        None => {
-            errors.push(FieldError::new("outcome", "is required"));
-            None
-        }
-    };
-    let comment = text(&mut errors, "comment", body.comment.as_deref(), true, 2000);
-    let (outcome, comment) = match (outcome, comment) {
-        (Some(o), Some(c)) if errors.is_empty() => (o, c),
-        _ => return Err(ApiError::validation(errors)),
-    };
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let complaint = complaints::find(&mut conn, *id)
-        .await?
-        .filter(|c| RegionCode::parse(&c.region_code).is_ok_and(|r| admin.covers(&r)))
-        .ok_or_else(complaint_not_found)?;
-    let resolved = |outcome: Option<&str>| {
-        ApiError::conflict("complaint_resolved", "this complaint is already resolved")
-            .with("outcome", outcome.map(str::to_owned))
-    };
-    if complaint.status != ComplaintStatus::Open.as_str() {
-        return Err(resolved(complaint.outcome.as_deref()));
-    }
-    let updated = conn
-        .transaction(async |tx| {
-            let updated = complaints::resolve(
-                tx,
-                complaint.id,
-                outcome.as_str(),
-                &comment,
-                admin.id,
-                db::now(),
-            )
-            .await?
-            .ok_or_else(|| resolved(None))?;
-            audit::record(
-                tx,
-                &admin.actor(),
-                AuditEntry {
-                    action: "complaint.resolve",
-                    entity_type: "complaint",
-                    entity_id: complaint.id.to_string(),
-                    region_code: Some(&complaint.region_code),
-                    before_status: Some(ComplaintStatus::Open.as_str()),
-                    after_status: Some(ComplaintStatus::Resolved.as_str()),
-                    reason: Some(&comment),
-                    details: Some(serde_json::json!({"outcome": outcome,
-                        "merchant_id": complaint.merchant_id})),
-                },
-            )
-            .await?;
-            Ok::<_, ApiError>(updated)
-        })
-        .await?;
-    let view = views(&mut conn, vec![updated])
-        .await?
-        .pop()
-        .ok_or_else(complaint_not_found)?;
-    Ok(web::Json(view))
+) -> AppResult<web::Json<ComplaintView>> {
+    let mut f = Fields::new();
+    let outcome = f.vocab::<ComplaintOutcome>("outcome", body.outcome.as_deref());
+    let comment = f.text("comment", body.comment.as_deref(), 2000);
+    let (outcome, comment) = f.finish((outcome, comment))?;
+    let record = complaints::resolve(&state.db, &admin, *id, outcome, comment).await?;
+    Ok(web::Json(record.into()))
 }

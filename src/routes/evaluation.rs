@@ -1,21 +1,23 @@
 //! Effect evaluation of one merchant (实施效果评估): what its offers did, what holders
-//! said of it, its last spot check and its exit-review flag.
+//! said of it, its last spot check and its exit-review flag. The use case is
+//! `app::oversight::evaluate`.
 
 use actix_web::{get, web};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AdminUser;
-use crate::db::complaints;
-use crate::db::inspections::{self, InspectionId};
+use crate::app::identity::AdminUser;
+use crate::app::oversight;
+use crate::db::inspections::InspectionId;
 use crate::db::MerchantId;
+use crate::domain::china_today;
 use crate::domain::merchant::MerchantStatus;
-use crate::domain::{china_midnight_utc, china_today};
-use crate::error::{ApiError, ApiResult};
-use crate::routes::admin_merchants::{load_scoped, ExitReviewView};
-use crate::routes::{date_param, utc};
-use crate::startup::AppState;
+use crate::error::{AppError, AppResult};
+use crate::http::utc;
+use crate::http::views::ExitReviewView;
+use crate::state::AppState;
+use crate::validate::Fields;
 
 /// Days the default window covers, today included.
 const DEFAULT_DAYS: u64 = 90;
@@ -84,42 +86,33 @@ pub async fn evaluation(
     admin: AdminUser,
     id: web::Path<MerchantId>,
     query: web::Query<EvaluationQuery>,
-) -> ApiResult<web::Json<MerchantEvaluation>> {
-    let mut errors = Vec::new();
-    let from = date_param(&mut errors, "from", query.from.as_deref());
-    let to = date_param(&mut errors, "to", query.to.as_deref());
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
+) -> AppResult<web::Json<MerchantEvaluation>> {
+    let mut f = Fields::new();
+    let from = f.date("from", query.from.as_deref());
+    let to = f.date("to", query.to.as_deref());
+    let (from, to) = f.finish((from, to))?;
     let to = to.unwrap_or_else(china_today);
     let from = from.unwrap_or_else(|| to - chrono::Days::new(DEFAULT_DAYS - 1));
     if from > to {
-        return Err(ApiError::invalid_field("from", "must not be after to"));
+        return Err(AppError::invalid_field("from", "must not be after to"));
     }
-    let start = china_midnight_utc(from);
-    let end = china_midnight_utc(to + chrono::Days::new(1));
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let merchant = load_scoped(&mut conn, &admin, *id).await?;
-    let figures = complaints::redemption_figures(&mut conn, merchant.id, start, end).await?;
-    let (complaint_count, _, rating_sum) =
-        complaints::complaint_totals(&mut conn, merchant.id, start, end, false).await?;
-    let last = inspections::last_result(&mut conn, merchant.id).await?;
+    let e = oversight::evaluate(&state.db, &admin, *id, from, to).await?;
+    let figures = e.redemptions;
     Ok(web::Json(MerchantEvaluation {
-        merchant_id: merchant.id,
-        name: merchant.name.clone(),
-        region_code: merchant.region_code.clone(),
-        status: merchant.effective_status(china_today()),
+        merchant_id: e.merchant.id,
+        name: e.merchant.name.clone(),
+        region_code: e.merchant.region_code.clone(),
+        status: e.status,
         from,
         to,
         redemptions: figures.redemptions,
         distinct_holders: figures.holders,
         discount_total_fen: figures.discount_fen,
-        complaints: complaint_count,
+        complaints: e.complaints,
         complaint_rate: (figures.redemptions > 0)
-            .then(|| complaint_count as f64 / figures.redemptions as f64),
-        average_rating: (complaint_count > 0).then(|| rating_sum as f64 / complaint_count as f64),
-        last_spot_check: last.and_then(|item| {
+            .then(|| e.complaints as f64 / figures.redemptions as f64),
+        average_rating: (e.complaints > 0).then(|| e.rating_sum as f64 / e.complaints as f64),
+        last_spot_check: e.last_spot_check.and_then(|item| {
             Some(SpotCheckView {
                 inspection_id: item.inspection_id,
                 outcome: item.outcome?,
@@ -127,6 +120,6 @@ pub async fn evaluation(
                 recorded_at: utc(item.recorded_at?),
             })
         }),
-        exit_review: ExitReviewView::of(&merchant),
+        exit_review: ExitReviewView::of(&e.merchant),
     }))
 }

@@ -1,24 +1,18 @@
 //! Exports (`GET /api/v1/admin/exports/{kind}`): merchants, redemptions, beneficiaries
-//! and the figures of the caller's region, as Excel or CSV. The writers are in
-//! [`crate::export`]; `yongjun export` shares them and [`plan`].
+//! and the figures of the caller's region, as Excel or CSV. The plan and the writers
+//! are `app::exports`, shared with `yongjun export`.
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
 use actix_web::{get, web, HttpResponse};
-use chrono::NaiveDate;
 use serde::Deserialize;
 use tokio::sync::mpsc;
 use utoipa::IntoParams;
 
-use crate::auth::{AdminUser, StaffUser};
-use crate::db::audit::{self, Actor, AuditEntry};
-use crate::db::exports::ExportFilter;
-use crate::domain::{china_midnight_utc, china_today, year_start, RegionCode, Role};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::export::{self as exporter, ExportFormat, ExportKind, ExportRequest};
-use crate::routes::{date_param, region_code_param};
-use crate::startup::AppState;
-use crate::stats::{AdmissionTargets, StatsScope};
+use crate::app::exports::{self, ExportFormat, ExportParams};
+use crate::app::identity::AdminUser;
+use crate::error::{AppError, AppResult};
+use crate::state::AppState;
 
 #[derive(Debug, Default, Deserialize, IntoParams)]
 pub struct ExportQuery {
@@ -33,150 +27,6 @@ pub struct ExportQuery {
     pub from: Option<String>,
     /// Last day, inclusive. Default: no limit (for `stats`, today).
     pub to: Option<String>,
-}
-
-/// An export checked and ready to run.
-#[derive(Debug, Clone)]
-pub struct ExportPlan {
-    pub format: ExportFormat,
-    pub request: ExportRequest,
-    /// The region asked for, else the caller's (for the file name and the audit log).
-    pub region: Option<RegionCode>,
-    pub from: Option<NaiveDate>,
-    pub to: Option<NaiveDate>,
-}
-
-impl ExportPlan {
-    pub fn file_name(&self) -> String {
-        exporter::file_name(
-            self.request.kind,
-            self.format,
-            self.region.as_ref().map(RegionCode::as_str),
-            self.from,
-            self.to,
-        )
-    }
-
-    /// The audit entry of this export: what, where and which filters; no rows.
-    pub fn audit_entry(&self) -> (String, serde_json::Value) {
-        (
-            format!("export.{}", self.request.kind.as_str()),
-            serde_json::json!({
-                "format": self.format.as_str(),
-                "region": self.region.as_ref().map(RegionCode::as_str),
-                "from": self.from,
-                "to": self.to,
-            }),
-        )
-    }
-}
-
-/// Checks an export: the kind (404 `export_not_found`), the fields (422
-/// `validation_failed`) and, for a caller, its role and region (403). `caller` is `None`
-/// on the command line, which sees everything.
-pub fn plan(
-    kind: &str,
-    query: &ExportQuery,
-    caller: Option<&StaffUser>,
-    targets: &AdmissionTargets,
-) -> ApiResult<ExportPlan> {
-    let kind = ExportKind::parse(kind).ok_or_else(|| {
-        ApiError::not_found(
-            "export_not_found",
-            "exports are merchants, redemptions, beneficiaries and stats",
-        )
-    })?;
-    if let Some(caller) = caller {
-        if kind.personal() {
-            // Personal data: the offices' registrars and auditors, not reviewers.
-            caller.require_role(&[Role::SuperAdmin, Role::RegionAdmin, Role::Auditor])?;
-        }
-    }
-    let mut errors = Vec::new();
-    let format = match query
-        .format
-        .as_deref()
-        .map(str::trim)
-        .filter(|f| !f.is_empty())
-    {
-        None => Some(ExportFormat::Xlsx),
-        Some(raw) => {
-            let parsed = ExportFormat::parse(&raw.to_ascii_lowercase());
-            if parsed.is_none() {
-                errors.push(FieldError::new("format", "must be xlsx or csv"));
-            }
-            parsed
-        }
-    };
-    let from = date_param(&mut errors, "from", query.from.as_deref());
-    let to = date_param(&mut errors, "to", query.to.as_deref());
-    if let (Some(from), Some(to)) = (from, to) {
-        if from > to {
-            errors.push(FieldError::new("to", "must not be before from"));
-        }
-    }
-    let asked = region_code_param(query.region.as_deref(), &mut errors);
-    let format = match format {
-        Some(format) if errors.is_empty() => format,
-        _ => return Err(ApiError::validation(errors)),
-    };
-    // The command line (no caller) sees everything.
-    let region = match caller {
-        Some(caller) => caller.scoped_region(asked)?,
-        None => asked,
-    };
-    let filter = ExportFilter {
-        region_likes: region.iter().map(RegionCode::like_pattern).collect(),
-        // China days as UTC instants: [from 00:00, to + 1 day 00:00) at UTC+8.
-        since: from.map(china_midnight_utc),
-        until: to.map(|d| china_midnight_utc(d + chrono::Days::new(1))),
-    };
-    let today = china_today();
-    let stats_from = from.unwrap_or_else(|| year_start(today));
-    let stats_scope = StatsScope {
-        region: region.clone(),
-        from: stats_from,
-        to: to.unwrap_or(today).max(stats_from),
-    };
-    Ok(ExportPlan {
-        format,
-        request: ExportRequest {
-            kind,
-            filter,
-            stats_scope,
-            targets: targets.clone(),
-        },
-        region,
-        from,
-        to,
-    })
-}
-
-/// Records the export in the audit log, in its own transaction, before any row leaves.
-pub async fn record(
-    conn: &mut crate::db::Conn<'_>,
-    actor: &Actor,
-    plan: &ExportPlan,
-) -> ApiResult<()> {
-    let (action, details) = plan.audit_entry();
-    let region = plan.region.as_ref().map(RegionCode::as_str);
-    conn.transaction(async |tx| {
-        audit::record(
-            tx,
-            actor,
-            AuditEntry {
-                action: &action,
-                entity_type: "export",
-                entity_id: plan.request.kind.as_str().to_owned(),
-                region_code: region,
-                details: Some(details),
-                ..Default::default()
-            },
-        )
-        .await
-    })
-    .await?;
-    Ok(())
 }
 
 /// Reads a finished file in 64 KiB chunks; the temporary file is deleted when the
@@ -242,11 +92,22 @@ pub async fn export(
     admin: AdminUser,
     kind: web::Path<String>,
     query: web::Query<ExportQuery>,
-) -> ApiResult<HttpResponse> {
-    let plan = plan(&kind, &query, Some(&admin), &state.admission_targets)?;
+) -> AppResult<HttpResponse> {
+    let params = ExportParams {
+        format: query.format.as_deref(),
+        region: query.region.as_deref(),
+        from: query.from.as_deref(),
+        to: query.to.as_deref(),
+    };
+    let plan = exports::plan(
+        &kind,
+        &params,
+        Some(&admin),
+        &state.policy.admission_targets,
+    )?;
     let mut pooled = state.db.get().await?;
-    record(&mut pooled.conn(), &admin.actor(), &plan).await?;
-    let disposition = exporter::content_disposition(&plan.file_name(), plan.format);
+    exports::record(&mut pooled.conn(), &admin.actor(), &plan).await?;
+    let disposition = exports::content_disposition(&plan.file_name(), plan.format);
     let mut response = HttpResponse::Ok();
     response
         .content_type(plan.format.content_type())
@@ -258,7 +119,7 @@ pub async fn export(
             let request = plan.request;
             actix_web::rt::spawn(async move {
                 let failed = tx.clone();
-                if let Err(error) = exporter::write_csv(&mut pooled.conn(), &request, tx).await {
+                if let Err(error) = exports::write_csv(&mut pooled.conn(), &request, tx).await {
                     tracing::warn!(error = %format!("{error:#}"), "CSV export stopped");
                     // Ends the response with an error, so the client sees a broken
                     // transfer rather than a file that looks complete.
@@ -271,14 +132,14 @@ pub async fn export(
             Ok(response.streaming(stream))
         }
         ExportFormat::Xlsx => {
-            let file = tempfile::NamedTempFile::new().map_err(ApiError::internal)?;
-            let rows = exporter::write_xlsx(&mut pooled.conn(), &plan.request, file.path())
+            let file = tempfile::NamedTempFile::new().map_err(AppError::internal)?;
+            let rows = exports::write_xlsx(&mut pooled.conn(), &plan.request, file.path())
                 .await
-                .map_err(ApiError::from)?;
+                .map_err(AppError::from)?;
             drop(pooled);
-            let len = file.as_file().metadata().map_err(ApiError::internal)?.len();
+            let len = file.as_file().metadata().map_err(AppError::internal)?.len();
             tracing::info!(rows, bytes = len, "Excel export written");
-            let stream = file_stream(file).map_err(ApiError::internal)?;
+            let stream = file_stream(file).map_err(AppError::internal)?;
             Ok(response.no_chunking(len).streaming(stream))
         }
     }

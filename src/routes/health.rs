@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::startup::AppState;
+use crate::state::AppState;
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -70,7 +70,7 @@ yongjun_dependency_state{name=\"db_pool_available\"} 14\n\
 yongjun_dependency_state{name=\"db_pool_size\"} 16\n")))]
 #[get("/metrics")]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
-    let text = state.metrics.render(&state).await;
+    let text = state.metrics.render(&state.db, &state.cache).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
         .body(text)

@@ -1,30 +1,24 @@
 //! Spot checks (随机抽查): a reproducible random sample of the active merchants of a
-//! region, and each sampled merchant's result. A non-compliant result flags the
-//! merchant for exit review. The sampling rule is `domain::oversight::draw_sample`.
+//! region, and each sampled merchant's result. The use cases are
+//! `app::oversight::inspections`.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 
 use actix_web::{get, post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::auth::AdminUser;
-use crate::db::audit::{self, AuditEntry};
-use crate::db::inspections::{self, InspectionId, InspectionItemRow, InspectionRow};
-use crate::db::merchants::{self, MerchantFilter};
-use crate::db::{self, Conn, MerchantId};
-use crate::domain::merchant::MerchantStatus;
-use crate::domain::oversight::{self, InspectionOutcome, MAX_GENERATED_SEED};
-use crate::domain::{china_today, RegionCode};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::extract::Json;
-use crate::routes::complaints::flag_for_exit_review;
-use crate::routes::merchants::text;
-use crate::routes::{region_code_param, region_param, utc, PageQuery, Paged};
-use crate::startup::AppState;
-
-/// Largest sample one inspection may draw.
-const MAX_SAMPLE: i64 = 1000;
+use crate::app::identity::AdminUser;
+use crate::app::oversight::inspections::{
+    self, InspectionProgress, InspectionRecord, SpotResult, MAX_SAMPLE,
+};
+use crate::db::inspections::InspectionId;
+use crate::db::MerchantId;
+use crate::domain::oversight::InspectionOutcome;
+use crate::error::AppResult;
+use crate::http::{utc, Json, Paged};
+use crate::state::AppState;
+use crate::validate::{parse_vocab, Fields};
 
 // ---------- views ----------
 
@@ -87,47 +81,52 @@ pub struct InspectionSummary {
     pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
-fn inspection_not_found() -> ApiError {
-    ApiError::not_found("inspection_not_found", "no such inspection")
+impl From<InspectionRecord> for InspectionDetail {
+    fn from(record: InspectionRecord) -> InspectionDetail {
+        let row = record.inspection;
+        InspectionDetail {
+            id: row.id,
+            region_code: row.region_code,
+            sample_size: row.sample_size,
+            seed: row.seed,
+            population: row.population,
+            created_by: row.created_by_label,
+            created_at: utc(row.created_at),
+            items: record
+                .items
+                .into_iter()
+                .map(|s| InspectionItemView {
+                    position: s.item.position,
+                    merchant_id: s.item.merchant_id,
+                    name: s.name,
+                    address: s.address,
+                    category: s.category,
+                    region_code: s.region_code,
+                    outcome: s.item.outcome,
+                    notes: s.item.notes,
+                    recorded_at: s.item.recorded_at.map(utc),
+                })
+                .collect(),
+        }
+    }
 }
 
-/// The inspection, if its region lies in the caller's; 404 otherwise.
-async fn load_scoped(
-    conn: &mut Conn<'_>,
-    admin: &AdminUser,
-    id: InspectionId,
-) -> ApiResult<InspectionRow> {
-    inspections::find(conn, id)
-        .await?
-        .filter(|i| RegionCode::parse(&i.region_code).is_ok_and(|r| admin.covers(&r)))
-        .ok_or_else(inspection_not_found)
-}
-
-async fn detail(conn: &mut Conn<'_>, row: InspectionRow) -> ApiResult<InspectionDetail> {
-    let items = inspections::items(conn, row.id).await?;
-    Ok(InspectionDetail {
-        id: row.id,
-        region_code: row.region_code,
-        sample_size: row.sample_size,
-        seed: row.seed,
-        population: row.population,
-        created_by: row.created_by_label,
-        created_at: utc(row.created_at),
-        items: items
-            .into_iter()
-            .map(|s| InspectionItemView {
-                position: s.item.position,
-                merchant_id: s.item.merchant_id,
-                name: s.name,
-                address: s.address,
-                category: s.category,
-                region_code: s.region_code,
-                outcome: s.item.outcome,
-                notes: s.item.notes,
-                recorded_at: s.item.recorded_at.map(utc),
-            })
-            .collect(),
-    })
+impl From<InspectionProgress> for InspectionSummary {
+    fn from(progress: InspectionProgress) -> InspectionSummary {
+        let row = progress.inspection;
+        InspectionSummary {
+            id: row.id,
+            region_code: row.region_code,
+            sample_size: row.sample_size,
+            seed: row.seed,
+            population: row.population,
+            sampled: progress.sampled,
+            recorded: progress.recorded,
+            non_compliant: progress.non_compliant,
+            created_by: row.created_by_label,
+            created_at: utc(row.created_at),
+        }
+    }
 }
 
 // ---------- drawing a sample ----------
@@ -157,100 +156,26 @@ pub async fn create_inspection(
     state: web::Data<AppState>,
     admin: AdminUser,
     body: Json<InspectionRequest>,
-) -> ApiResult<HttpResponse> {
-    admin.require_write()?;
-    let mut errors = Vec::new();
-    let region = region_code_param(body.region.as_deref(), &mut errors);
-    if body.region.as_deref().is_none_or(|r| r.trim().is_empty()) {
-        errors.push(FieldError::new("region", "is required"));
-    }
-    let size = match body.sample_size {
-        Some(n) if (1..=MAX_SAMPLE).contains(&n) => Some(n),
-        Some(_) => {
-            errors.push(FieldError::new(
-                "sample_size",
-                format!("must be between 1 and {MAX_SAMPLE}"),
-            ));
+) -> AppResult<HttpResponse> {
+    let mut f = Fields::new();
+    let region = f.region("region", body.region.as_deref());
+    let region = match region {
+        Some(None) => {
+            f.error("region", "is required");
             None
         }
-        None => {
-            errors.push(FieldError::new("sample_size", "is required"));
-            None
+        other => other.flatten(),
+    };
+    let size = f.required("sample_size", body.sample_size, |n| {
+        if (1..=MAX_SAMPLE).contains(&n) {
+            Ok(n)
+        } else {
+            Err(format!("must be between 1 and {MAX_SAMPLE}"))
         }
-    };
-    let (region, size) = match (region, size) {
-        (Some(r), Some(n)) if errors.is_empty() => (r, n),
-        _ => return Err(ApiError::validation(errors)),
-    };
-    if !admin.covers(&region) {
-        return Err(ApiError::forbidden(
-            "region_out_of_scope",
-            "the region is outside your region",
-        ));
-    }
-    let seed = body
-        .seed
-        .unwrap_or_else(|| rand::random_range(0..=MAX_GENERATED_SEED));
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let filter = MerchantFilter {
-        status: Some(MerchantStatus::Active),
-        today: Some(china_today()),
-        region_likes: vec![region.like_pattern()],
-        ..Default::default()
-    };
-    let row = conn
-        .transaction(async |tx| {
-            // Drawn inside the transaction, so the recorded population is the one sampled.
-            let candidates: Vec<uuid::Uuid> = merchants::positions(tx, &filter)
-                .await?
-                .into_iter()
-                .map(|(id, _, _)| id.0)
-                .collect();
-            let sample = oversight::draw_sample(seed, &candidates, size as usize);
-            let row = InspectionRow {
-                id: InspectionId::new(),
-                region_code: region.as_str().to_owned(),
-                sample_size: size as i32,
-                seed,
-                population: candidates.len() as i32,
-                created_by: Some(admin.id),
-                created_by_label: admin.username.clone(),
-                created_at: db::now(),
-            };
-            let items: Vec<InspectionItemRow> = sample
-                .iter()
-                .enumerate()
-                .map(|(rank, id)| InspectionItemRow {
-                    inspection_id: row.id,
-                    merchant_id: MerchantId(*id),
-                    position: rank as i32 + 1,
-                    outcome: None,
-                    notes: None,
-                    recorded_by: None,
-                    recorded_at: None,
-                })
-                .collect();
-            inspections::insert(tx, &row, &items).await?;
-            audit::record(
-                tx,
-                &admin.actor(),
-                AuditEntry {
-                    action: "inspection.create",
-                    entity_type: "inspection",
-                    entity_id: row.id.to_string(),
-                    region_code: Some(&row.region_code),
-                    details: Some(serde_json::json!({"seed": seed, "sample_size": size,
-                        "population": row.population, "merchant_ids": sample})),
-                    ..Default::default()
-                },
-            )
-            .await?;
-            Ok::<_, ApiError>(row)
-        })
-        .await?;
-    let body = detail(&mut conn, row).await?;
-    Ok(HttpResponse::Created().json(body))
+    });
+    let (region, size) = f.finish((region, size))?;
+    let record = inspections::create(&state.db, &admin, region, size, body.seed).await?;
+    Ok(HttpResponse::Created().json(InspectionDetail::from(record)))
 }
 
 // ---------- reading ----------
@@ -276,55 +201,13 @@ pub async fn list_inspections(
     state: web::Data<AppState>,
     admin: AdminUser,
     query: web::Query<InspectionQuery>,
-) -> ApiResult<web::Json<Paged<InspectionSummary>>> {
-    let mut errors = Vec::new();
-    let page = PageQuery {
-        page: query.page,
-        per_page: query.per_page,
-    }
-    .collect(&mut errors);
-    let mut region_likes: Vec<String> = admin.region_like().into_iter().collect();
-    region_likes.extend(region_param(query.region.as_deref(), &mut errors));
-    let page = match page {
-        Some(page) if errors.is_empty() => page,
-        _ => return Err(ApiError::validation(errors)),
-    };
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let (rows, total) =
-        inspections::list(&mut conn, &region_likes, page.offset(), page.limit()).await?;
-    let ids: Vec<InspectionId> = rows.iter().map(|r| r.id).collect();
-    let mut progress: HashMap<InspectionId, (i64, i64, i64)> = HashMap::new();
-    for (id, outcome) in inspections::outcomes(&mut conn, &ids).await? {
-        let entry = progress.entry(id).or_default();
-        entry.0 += 1;
-        if let Some(outcome) = outcome {
-            entry.1 += 1;
-            if outcome == InspectionOutcome::NonCompliant.as_str() {
-                entry.2 += 1;
-            }
-        }
-    }
-    let items = rows
-        .into_iter()
-        .map(|row| {
-            let (sampled, recorded, non_compliant) =
-                progress.get(&row.id).copied().unwrap_or_default();
-            InspectionSummary {
-                id: row.id,
-                region_code: row.region_code,
-                sample_size: row.sample_size,
-                seed: row.seed,
-                population: row.population,
-                sampled,
-                recorded,
-                non_compliant,
-                created_by: row.created_by_label,
-                created_at: utc(row.created_at),
-            }
-        })
-        .collect();
-    Ok(web::Json(page.wrap(items, total)))
+) -> AppResult<web::Json<Paged<InspectionSummary>>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let region = f.region("region", query.region.as_deref());
+    let (page, region) = f.finish((page, region))?;
+    let listed = inspections::list(&state.db, &admin, region, page).await?;
+    Ok(web::Json(Paged::of(page, listed, InspectionSummary::from)))
 }
 
 /// One inspection with its sample and the results recorded so far.
@@ -336,11 +219,9 @@ pub async fn get_inspection(
     state: web::Data<AppState>,
     admin: AdminUser,
     id: web::Path<InspectionId>,
-) -> ApiResult<web::Json<InspectionDetail>> {
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let row = load_scoped(&mut conn, &admin, *id).await?;
-    Ok(web::Json(detail(&mut conn, row).await?))
+) -> AppResult<web::Json<InspectionDetail>> {
+    let record = inspections::get(&state.db, &admin, *id).await?;
+    Ok(web::Json(record.into()))
 }
 
 // ---------- results ----------
@@ -378,129 +259,41 @@ pub async fn record_results(
     admin: AdminUser,
     id: web::Path<InspectionId>,
     body: Json<ResultsRequest>,
-) -> ApiResult<web::Json<InspectionDetail>> {
-    admin.require_write()?;
-    let mut errors = Vec::new();
-    let mut results: Vec<(MerchantId, InspectionOutcome, Option<String>)> = Vec::new();
+) -> AppResult<web::Json<InspectionDetail>> {
+    let mut f = Fields::new();
+    let mut results = Vec::new();
     match body.results.as_deref() {
-        None | Some([]) => errors.push(FieldError::new("results", "needs at least one result")),
+        None | Some([]) => f.error("results", "needs at least one result"),
         Some(entries) => {
             let mut seen = HashSet::new();
             for (i, entry) in entries.iter().enumerate() {
                 let field = |name: &str| format!("results[{i}].{name}");
-                let merchant = match entry.merchant_id.as_deref().map(str::trim) {
-                    None | Some("") => {
-                        errors.push(FieldError::new(field("merchant_id"), "is required"));
-                        None
-                    }
-                    Some(raw) => match raw.parse::<MerchantId>() {
-                        Ok(m) if seen.insert(m) => Some(m),
-                        Ok(_) => {
-                            errors.push(FieldError::new(field("merchant_id"), "appears twice"));
-                            None
+                let merchant =
+                    f.required_str(&field("merchant_id"), entry.merchant_id.as_deref(), |raw| {
+                        match raw.parse::<MerchantId>() {
+                            Ok(m) if seen.insert(m) => Ok(m),
+                            Ok(_) => Err("appears twice"),
+                            Err(_) => Err("is not a UUID"),
                         }
-                        Err(_) => {
-                            errors.push(FieldError::new(field("merchant_id"), "is not a UUID"));
-                            None
-                        }
-                    },
-                };
-                let outcome = match entry.outcome.as_deref().map(InspectionOutcome::parse) {
-                    Some(Some(o)) => Some(o),
-                    Some(None) => {
-                        errors.push(FieldError::new(
-                            field("outcome"),
-                            "must be compliant or non_compliant",
-                        ));
-                        None
-                    }
-                    None => {
-                        errors.push(FieldError::new(field("outcome"), "is required"));
-                        None
-                    }
-                };
-                let notes = text(
-                    &mut errors,
-                    &field("notes"),
-                    entry.notes.as_deref(),
-                    false,
-                    2000,
+                    });
+                let outcome = f.required(
+                    &field("outcome"),
+                    entry.outcome.as_deref(),
+                    parse_vocab::<InspectionOutcome>,
                 );
-                if let (Some(m), Some(o)) = (merchant, outcome) {
-                    results.push((m, o, notes));
+                let notes = f.optional_text(&field("notes"), entry.notes.as_deref(), 2000);
+                if let (Some(merchant_id), Some(outcome), Some(notes)) = (merchant, outcome, notes)
+                {
+                    results.push(SpotResult {
+                        merchant_id,
+                        outcome,
+                        notes,
+                    });
                 }
             }
         }
     }
-    if !errors.is_empty() {
-        return Err(ApiError::validation(errors));
-    }
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    let inspection = load_scoped(&mut conn, &admin, *id).await?;
-    let sampled: HashMap<MerchantId, Option<String>> = inspections::items(&mut conn, inspection.id)
-        .await?
-        .into_iter()
-        .map(|s| (s.item.merchant_id, s.item.outcome))
-        .collect();
-    let outside: Vec<String> = results
-        .iter()
-        .filter(|(m, _, _)| !sampled.contains_key(m))
-        .map(|(m, _, _)| m.to_string())
-        .collect();
-    if !outside.is_empty() {
-        return Err(ApiError::unprocessable(
-            "not_in_sample",
-            format!(
-                "not in this inspection's sample: {}; nothing was recorded",
-                outside.join(", ")
-            ),
-        )
-        .with("merchant_ids", outside));
-    }
-    let actor = admin.actor();
-    conn.transaction(async |tx| {
-        let now = db::now();
-        for (merchant_id, outcome, notes) in &results {
-            inspections::record_result(
-                tx,
-                inspection.id,
-                *merchant_id,
-                outcome.as_str(),
-                notes.as_deref(),
-                admin.id,
-                now,
-            )
-            .await?
-            .ok_or_else(inspection_not_found)?;
-            let before = sampled.get(merchant_id).cloned().flatten();
-            let merchant = merchants::find_for_update(tx, *merchant_id)
-                .await?
-                .ok_or_else(crate::routes::merchants::merchant_not_found)?;
-            audit::record(
-                tx,
-                &actor,
-                AuditEntry {
-                    action: "inspection.record_result",
-                    entity_type: "inspection",
-                    entity_id: inspection.id.to_string(),
-                    region_code: Some(&merchant.region_code),
-                    before_status: before.as_deref(),
-                    after_status: Some(outcome.as_str()),
-                    reason: notes.as_deref(),
-                    details: Some(serde_json::json!({"merchant_id": merchant_id})),
-                },
-            )
-            .await?;
-            if *outcome == InspectionOutcome::NonCompliant {
-                let reason = oversight::inspection_reason(&inspection.id.0, notes.as_deref());
-                let details = serde_json::json!({"source": "inspection",
-                    "inspection_id": inspection.id, "notes": notes});
-                flag_for_exit_review(tx, &actor, &merchant, &reason, details).await?;
-            }
-        }
-        Ok::<_, ApiError>(())
-    })
-    .await?;
-    Ok(web::Json(detail(&mut conn, inspection).await?))
+    f.finish(Some(()))?;
+    let record = inspections::record_results(&state.db, &admin, *id, results).await?;
+    Ok(web::Json(record.into()))
 }

@@ -1,9 +1,13 @@
-//! HTTP handlers, one module per resource. Handlers are thin: they parse, check access,
-//! call `db`/`domain`, and shape the answer.
+//! HTTP handlers, one module per resource. Each is thin: it extracts the caller and the
+//! request, parses the request into a command, calls the use case in `app`, and turns
+//! the result into a view. Shared HTTP pieces (paging, extraction, shared views) are in
+//! `http`; no route module imports another.
 
 pub mod admin_merchants;
+pub mod admission;
 pub mod audit;
 pub mod auth;
+pub mod bench;
 pub mod beneficiaries;
 pub mod cards;
 pub mod complaints;
@@ -17,102 +21,8 @@ pub mod offers;
 pub mod pos;
 pub mod regions;
 pub mod stats;
+pub mod terminals;
 pub mod users;
-
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
-
-use crate::error::{ApiError, FieldError};
-
-/// `page` and `per_page` of every list.
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct PageQuery {
-    /// 1-based page number. Default 1.
-    pub page: Option<u32>,
-    /// Items per page, 1 to 100. Default 20.
-    pub per_page: Option<u32>,
-}
-
-#[derive(Debug, Clone, Copy)]
-pub struct Page {
-    pub page: u32,
-    pub per_page: u32,
-}
-
-impl PageQuery {
-    pub fn resolve(&self) -> Result<Page, ApiError> {
-        let mut errors = Vec::new();
-        let page = self.page.unwrap_or(1);
-        if page == 0 {
-            errors.push(FieldError::new("page", "must be at least 1"));
-        }
-        let per_page = self.per_page.unwrap_or(20);
-        if !(1..=100).contains(&per_page) {
-            errors.push(FieldError::new("per_page", "must be between 1 and 100"));
-        }
-        if errors.is_empty() {
-            Ok(Page { page, per_page })
-        } else {
-            Err(ApiError::validation(errors))
-        }
-    }
-}
-
-impl PageQuery {
-    /// Like [`PageQuery::resolve`], but adds its errors to those of the other fields.
-    pub fn collect(&self, errors: &mut Vec<FieldError>) -> Option<Page> {
-        self.resolve().map_err(|e| errors.extend(e.errors)).ok()
-    }
-}
-
-/// An optional `region` parameter (blank counts as absent), or its error in `errors`.
-pub fn region_code_param(
-    raw: Option<&str>,
-    errors: &mut Vec<FieldError>,
-) -> Option<crate::domain::RegionCode> {
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
-    crate::domain::RegionCode::parse(raw)
-        .map_err(|m| errors.push(FieldError::new("region", m)))
-        .ok()
-}
-
-/// The `LIKE` pattern of an optional `region` query parameter (a subtree), or its error.
-pub fn region_param(raw: Option<&str>, errors: &mut Vec<FieldError>) -> Option<String> {
-    region_code_param(raw, errors).map(|code| code.like_pattern())
-}
-
-impl Page {
-    pub fn offset(&self) -> i64 {
-        i64::from(self.page - 1) * i64::from(self.per_page)
-    }
-
-    pub fn limit(&self) -> i64 {
-        i64::from(self.per_page)
-    }
-
-    pub fn wrap<T>(&self, items: Vec<T>, total: i64) -> Paged<T> {
-        Paged {
-            items,
-            total,
-            page: self.page,
-            per_page: self.per_page,
-        }
-    }
-}
-
-/// One page of a list.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct Paged<T> {
-    pub items: Vec<T>,
-    pub total: i64,
-    pub page: u32,
-    pub per_page: u32,
-}
-
-/// RFC 3339 UTC rendering of a stored timestamp.
-pub fn utc(time: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
-    time.and_utc()
-}
 
 /// Registers every `/api/v1` route; each handler carries its OpenAPI description.
 pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
@@ -133,14 +43,14 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         // admission and exit
         .service(admin_merchants::list_merchants)
         .service(admin_merchants::get_merchant)
-        .service(admin_merchants::record_review)
-        .service(admin_merchants::approve)
-        .service(admin_merchants::reject)
-        .service(admin_merchants::resolve_objection)
-        .service(admin_merchants::activate)
-        .service(admin_merchants::suspend)
-        .service(admin_merchants::reinstate)
-        .service(admin_merchants::revoke)
+        .service(admission::record_review)
+        .service(admission::approve)
+        .service(admission::reject)
+        .service(admission::resolve_objection)
+        .service(admission::activate)
+        .service(admission::suspend)
+        .service(admission::reinstate)
+        .service(admission::revoke)
         .service(admin_merchants::create_staff)
         .service(admin_merchants::emergency_roster)
         .service(audit::audit_log)
@@ -174,10 +84,10 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(offers::reject)
         .service(offers::public_list)
         .service(offers::holder_list)
-        .service(pos::create_terminal)
-        .service(pos::list_terminals)
-        .service(pos::delete_terminal)
-        .service(pos::card_qr)
+        .service(terminals::create_terminal)
+        .service(terminals::list_terminals)
+        .service(terminals::delete_terminal)
+        .service(terminals::card_qr)
         .service(pos::void)
         .service(pos::merchant_redemptions)
         .service(pos::holder_redemptions)
@@ -206,27 +116,5 @@ pub fn root(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(health::readyz)
         .service(health::metrics)
         .service(health::openapi_yaml)
-        .service(pos::jwks);
-}
-
-/// A `YYYY-MM-DD` query parameter (China calendar day); blank is absent. Years outside
-/// 2000–2199 are refused, so no range can reach past what the data can hold.
-pub fn date_param(
-    errors: &mut Vec<FieldError>,
-    field: &str,
-    raw: Option<&str>,
-) -> Option<chrono::NaiveDate> {
-    use chrono::Datelike;
-    let raw = raw.map(str::trim).filter(|r| !r.is_empty())?;
-    match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-        Ok(d) if (2000..=2199).contains(&d.year()) => Some(d),
-        Ok(_) => {
-            errors.push(FieldError::new(field, "must lie between 2000 and 2199"));
-            None
-        }
-        Err(_) => {
-            errors.push(FieldError::new(field, "must be a date, YYYY-MM-DD"));
-            None
-        }
-    }
+        .service(terminals::jwks);
 }

@@ -1,15 +1,13 @@
-//! The GB/T 2260 region tree (行政区划).
-
-use std::time::Duration;
+//! The GB/T 2260 region tree (行政区划). The use cases are `app::regions`.
 
 use actix_web::{get, web};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::cache::keys;
-use crate::db::regions::{self, RegionRow};
-use crate::error::{ApiError, ApiResult};
-use crate::startup::AppState;
+use crate::app::regions;
+use crate::db::regions::RegionRow;
+use crate::error::AppResult;
+use crate::state::AppState;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "440303", "name": "罗湖区", "level": "county", "parent_code": "440300"}))]
@@ -50,15 +48,8 @@ pub struct RegionQuery {
 pub async fn list_regions(
     state: web::Data<AppState>,
     query: web::Query<RegionQuery>,
-) -> ApiResult<web::Json<Vec<Region>>> {
-    let mut pooled = state.db.get().await?;
-    let mut conn = pooled.conn();
-    if let Some(parent) = query.parent.as_deref() {
-        if regions::find(&mut conn, parent).await?.is_none() {
-            return Err(region_not_found(parent));
-        }
-    }
-    let rows = regions::children(&mut conn, query.parent.as_deref()).await?;
+) -> AppResult<web::Json<Vec<Region>>> {
+    let rows = regions::children(&state.db, query.parent.as_deref()).await?;
     Ok(web::Json(rows.into_iter().map(Region::from).collect()))
 }
 
@@ -71,30 +62,7 @@ pub async fn list_regions(
 pub async fn get_region(
     state: web::Data<AppState>,
     code: web::Path<String>,
-) -> ApiResult<web::Json<Region>> {
-    let key = keys::region(&code);
-    if let Ok(Some(cached)) = state.cache.get(&key).await {
-        if let Ok(row) = serde_json::from_str::<RegionRow>(&cached) {
-            return Ok(web::Json(row.into()));
-        }
-    }
-    let mut pooled = state.db.get().await?;
-    let row = regions::find(&mut pooled.conn(), &code)
-        .await?
-        .ok_or_else(|| region_not_found(&code))?;
-    if let Ok(json) = serde_json::to_string(&row) {
-        // Regions change only with a migration; a day is plenty.
-        if let Err(error) = state
-            .cache
-            .set(&key, &json, Duration::from_secs(86_400))
-            .await
-        {
-            tracing::warn!(%error, "cache write failed; answering from the database");
-        }
-    }
+) -> AppResult<web::Json<Region>> {
+    let row = regions::region(&state.db, &state.cache, &code).await?;
     Ok(web::Json(row.into()))
-}
-
-pub fn region_not_found(code: &str) -> ApiError {
-    ApiError::not_found("region_not_found", format!("no region has code {code:?}"))
 }

@@ -1,15 +1,15 @@
-//! The figures of a region (`GET /api/v1/admin/stats`).
+//! The figures of a region (`GET /api/v1/admin/stats`). The use case is `app::stats`.
 
 use actix_web::{get, web};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use crate::auth::AdminUser;
+use crate::app::identity::AdminUser;
+use crate::app::stats::{self as figures, Stats, StatsScope};
 use crate::domain::{china_today, year_start};
-use crate::error::{ApiError, ApiResult, FieldError};
-use crate::routes::{date_param, region_code_param};
-use crate::startup::AppState;
-use crate::stats::{compute, Stats, StatsScope};
+use crate::error::AppResult;
+use crate::state::AppState;
+use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct StatsQuery {
@@ -24,27 +24,27 @@ pub struct StatsQuery {
 
 impl StatsQuery {
     /// The scope asked for, checked against what `admin` may see.
-    pub fn scope(&self, admin: &AdminUser) -> ApiResult<StatsScope> {
-        let mut errors = Vec::new();
+    pub fn scope(&self, admin: &AdminUser) -> AppResult<StatsScope> {
+        let mut f = Fields::new();
         let today = china_today();
-        let from = date_param(&mut errors, "from", self.from.as_deref())
-            .unwrap_or_else(|| year_start(today));
-        let to = date_param(&mut errors, "to", self.to.as_deref()).unwrap_or(today);
-        if from > to {
-            errors.push(FieldError::new("to", "must not be before from"));
+        let from = f.date("from", self.from.as_deref());
+        let to = f.date("to", self.to.as_deref());
+        let from_day = from.flatten().unwrap_or_else(|| year_start(today));
+        let to_day = to.flatten().unwrap_or(today);
+        if from_day > to_day {
+            f.error("to", "must not be before from");
         }
-        if (to - from).num_days() > 366 * 10 {
-            errors.push(FieldError::new(
-                "from",
-                "the range may span ten years at most",
-            ));
+        if (to_day - from_day).num_days() > 366 * 10 {
+            f.error("from", "the range may span ten years at most");
         }
-        let asked = region_code_param(self.region.as_deref(), &mut errors);
-        if !errors.is_empty() {
-            return Err(ApiError::validation(errors));
-        }
+        let asked = f.region("region", self.region.as_deref());
+        let (_, _, asked) = f.finish((from, to, asked))?;
         let region = admin.scoped_region(asked)?;
-        Ok(StatsScope { region, from, to })
+        Ok(StatsScope {
+            region,
+            from: from_day,
+            to: to_day,
+        })
     }
 }
 
@@ -63,11 +63,8 @@ pub async fn stats(
     state: web::Data<AppState>,
     admin: AdminUser,
     query: web::Query<StatsQuery>,
-) -> ApiResult<web::Json<Stats>> {
+) -> AppResult<web::Json<Stats>> {
     let scope = query.scope(&admin)?;
-    let mut pooled = state.db.get().await?;
-    let figures = compute(&mut pooled.conn(), &scope, &state.admission_targets)
-        .await
-        .map_err(ApiError::internal)?;
-    Ok(web::Json(figures))
+    let answer = figures::figures(&state.db, &state.policy.admission_targets, &scope).await?;
+    Ok(web::Json(answer))
 }

@@ -47,20 +47,19 @@ both_backends! {
         // Another account is not affected.
         let token = {
             // Throttling is per user name: create a second admin directly.
-            let mut pooled = app.state.db.get().await.unwrap();
-            let account = yongjun::routes::users::NewStaffAccount::parse(
-                yongjun::routes::users::CreateStaffRequest {
-                    username: "second".into(),
-                    password: "second-password".into(),
-                    role: "super_admin".into(),
+            let account = yongjun::app::staff::NewStaffAccount::parse(
+                yongjun::app::staff::StaffAccountForm {
+                    username: "second",
+                    password: "second-password",
+                    role: "super_admin",
                     region_code: None,
                     department: None,
                 },
                 &[],
             )
             .unwrap();
-            yongjun::routes::users::create_account(
-                &mut pooled.conn(),
+            yongjun::app::staff::create_account(
+                &app.state.db,
                 &yongjun::db::audit::Actor::system(),
                 account,
             )
@@ -79,7 +78,7 @@ both_backends! {
             .await
             .expect_problem(401, "unauthenticated");
         // A token signed with another secret.
-        let forged = yongjun::auth::StaffTokens::new(b"another-secret-another-secret-000000", 3600)
+        let forged = yongjun::auth::tokens::StaffTokens::new(b"another-secret-another-secret-000000", 3600)
             .issue(yongjun::db::StaffUserId::new(), yongjun::domain::Role::SuperAdmin)
             .unwrap();
         app.get("/api/v1/admin/users", Some(&forged))

@@ -83,8 +83,8 @@ crate::both_backends! {
             .unwrap()
             .unwrap();
         assert!(!row.id_number_enc.contains(&id));
-        assert_eq!(app.state.cipher.decrypt(&row.id_number_enc).unwrap(), id);
-        assert_eq!(app.state.cipher.decrypt(row.phone_enc.as_deref().unwrap()).unwrap(), "13812340001");
+        assert_eq!(app.state.keys.cipher.decrypt(&row.id_number_enc).unwrap(), id);
+        assert_eq!(app.state.keys.cipher.decrypt(row.phone_enc.as_deref().unwrap()).unwrap(), "13812340001");
         assert_ne!(row.id_number_hash, id);
 
         let found = app.get(&format!("/api/v1/admin/beneficiaries?id_number={id}"), Some(&root)).await.expect(200);

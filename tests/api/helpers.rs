@@ -14,7 +14,8 @@ use serde_json::{json, Value};
 use tokio::sync::OnceCell;
 use yongjun::db::DatabaseTarget;
 use yongjun::settings::{Environment, Settings, DEFAULT_DEPARTMENTS};
-use yongjun::startup::{AppState, Application};
+use yongjun::startup::Application;
+use yongjun::state::AppState;
 
 pub const ADMIN_PASSWORD: &str = "bootstrap-admin-pass";
 
@@ -134,7 +135,7 @@ pub async fn spawn_second_process(first: &TestApp) -> TestApp {
         data_dir.path().into(),
         &Options::default(),
     );
-    settings.public_notice_days = first.state.public_notice_days;
+    settings.public_notice_days = first.state.policy.public_notice_days;
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind port 0");
     let app = Application::build_with_listener(settings, listener)
         .await
@@ -185,7 +186,7 @@ pub fn test_settings(
         required_departments: DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         staff_token_ttl_secs: 3600,
         // Qinshui's yearly target, as its plan sets; every other region the default 100.
-        admission_targets: yongjun::stats::AdmissionTargets {
+        admission_targets: yongjun::domain::oversight::AdmissionTargets {
             default: 100,
             by_region: [("140521".to_owned(), 50)].into(),
         },

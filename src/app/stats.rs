@@ -11,53 +11,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, Conn, MerchantId};
-
-/// Yearly admission targets (新增拥军单位目标): a default and per-region overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdmissionTargets {
-    pub default: i64,
-    pub by_region: HashMap<String, i64>,
-}
-
-impl Default for AdmissionTargets {
-    /// 100 a year, as Shenzhen's plan sets.
-    fn default() -> Self {
-        AdmissionTargets {
-            default: 100,
-            by_region: HashMap::new(),
-        }
-    }
-}
-
-impl AdmissionTargets {
-    /// Parses `YONGJUN_ADMISSION_TARGETS`: `140521=50,440300=100`.
-    pub fn parse_overrides(raw: &str) -> Result<HashMap<String, i64>, String> {
-        let mut map = HashMap::new();
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (code, target) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not REGION=TARGET"))?;
-            let code = crate::domain::RegionCode::parse(code.trim())
-                .map_err(|e| format!("`{part}`: {e}"))?;
-            let target: i64 = target
-                .trim()
-                .parse()
-                .ok()
-                .filter(|t| *t >= 0)
-                .ok_or_else(|| format!("`{part}`: the target must be a whole number"))?;
-            map.insert(code.as_str().to_owned(), target);
-        }
-        Ok(map)
-    }
-
-    /// The target of a region: its own, else the default.
-    pub fn of(&self, region: Option<&str>) -> i64 {
-        region
-            .and_then(|r| self.by_region.get(r))
-            .copied()
-            .unwrap_or(self.default)
-    }
-}
+pub use crate::domain::oversight::AdmissionTargets;
 
 /// What the figures are asked for.
 #[derive(Debug, Clone)]
@@ -496,6 +450,25 @@ const REDEMPTION_DIM_NAMES: &[&str] = &[
     "region",
     "merchant",
 ];
+
+/// The figures of `scope` (a region subtree the caller may see, over China days).
+pub async fn figures(
+    db: &crate::db::Db,
+    targets: &AdmissionTargets,
+    scope: &StatsScope,
+) -> crate::error::AppResult<Stats> {
+    let mut pooled = db.get().await?;
+    compute(&mut pooled.conn(), scope, targets)
+        .await
+        .map_err(crate::error::AppError::internal)
+}
+
+/// Sums the closed months' redemptions for the figures (at start-up, rather than on the
+/// first request that needs them); the number of months summed.
+pub async fn warm_rollup(db: &crate::db::Db) -> anyhow::Result<usize> {
+    let mut pooled = db.get().await?;
+    Ok(db::stats::warm_rollup(&mut pooled.conn(), db::now()).await?)
+}
 
 #[cfg(test)]
 mod tests {

@@ -3,7 +3,7 @@
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
-use crate::error::{ApiError, FieldError};
+use crate::error::{AppError, Code, FieldError};
 
 /// Largest JSON body accepted (actix's default payload limit).
 const JSON_LIMIT: usize = 256 * 1024;
@@ -20,25 +20,23 @@ impl<T> std::ops::Deref for Json<T> {
 }
 
 impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
-    type Error = ApiError;
-    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, ApiError>>>>;
+    type Error = AppError;
+    type Future = std::pin::Pin<Box<dyn std::future::Future<Output = Result<Self, AppError>>>>;
 
     fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
         // The content type is not enforced: point-of-sale terminals send what they send.
         let bytes = web::Bytes::from_request(req, payload);
         Box::pin(async move {
             let bytes = bytes.await.map_err(|e| {
-                ApiError::bad_request(
-                    "invalid_json",
+                AppError::bad_request(
+                    Code::InvalidJson,
                     format!("the request body could not be read: {e}"),
                 )
             })?;
             if bytes.len() > JSON_LIMIT {
-                return Err(ApiError::new(
-                    actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                    "payload_too_large",
-                    format!("the body may be at most {JSON_LIMIT} bytes"),
-                ));
+                return Err(AppError::payload_too_large(format!(
+                    "the body may be at most {JSON_LIMIT} bytes"
+                )));
             }
             parse_json(&bytes).map(Json)
         })
@@ -46,12 +44,12 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 }
 
 /// Parses a JSON body into `T`, mapping errors as [`Json`] does.
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => {
             deserializer.end().map_err(|e| {
-                ApiError::bad_request("invalid_json", format!("malformed JSON: {e}"))
+                AppError::bad_request(Code::InvalidJson, format!("malformed JSON: {e}"))
             })?;
             Ok(value)
         }
@@ -60,10 +58,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
             let inner = error.into_inner();
             match inner.classify() {
                 serde_json::error::Category::Data => {
-                    Err(ApiError::validation(vec![field_error(&path, &inner)]))
+                    Err(AppError::validation(vec![field_error(&path, &inner)]))
                 }
-                _ => Err(ApiError::bad_request(
-                    "invalid_json",
+                _ => Err(AppError::bad_request(
+                    Code::InvalidJson,
                     format!("malformed JSON: {inner}"),
                 )),
             }
@@ -101,14 +99,15 @@ pub fn query_config() -> web::QueryConfig {
             .strip_prefix("Query deserialize error: ")
             .unwrap_or(&message)
             .to_owned();
-        ApiError::validation(vec![FieldError::new("query", message)]).into()
+        AppError::validation(vec![FieldError::new("query", message)]).into()
     })
 }
 
 /// Path segments that do not parse (a malformed id) are 404: nothing lives there.
 pub fn path_config() -> web::PathConfig {
-    web::PathConfig::default()
-        .error_handler(|_error, _req| ApiError::not_found("not_found", "no such resource").into())
+    web::PathConfig::default().error_handler(|_error, _req| {
+        AppError::not_found(Code::NotFound, "no such resource").into()
+    })
 }
 
 #[cfg(test)]
@@ -125,16 +124,16 @@ mod tests {
     #[test]
     fn syntax_errors_are_invalid_json() {
         let error = parse_json::<Login>(b"{\"username\": ").unwrap_err();
-        assert_eq!(error.code, "invalid_json");
-        assert_eq!(error.status.as_u16(), 400);
+        assert_eq!(error.code, Code::InvalidJson);
+        assert_eq!(error.status(), 400);
         let error = parse_json::<Login>(b"").unwrap_err();
-        assert_eq!(error.code, "invalid_json");
+        assert_eq!(error.code, Code::InvalidJson);
     }
 
     #[test]
     fn shape_errors_name_the_field() {
         let error = parse_json::<Login>(br#"{"username": "a"}"#).unwrap_err();
-        assert_eq!(error.code, "validation_failed");
+        assert_eq!(error.code, Code::ValidationFailed);
         assert_eq!(
             error.errors,
             vec![FieldError::new("attempts", "is required")]

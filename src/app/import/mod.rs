@@ -12,14 +12,18 @@ use serde::Serialize;
 use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
-use crate::cache::{keys, Cache};
+pub mod read;
+
+pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource};
+use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryForm, BeneficiaryInput};
+use crate::app::identity::{AdminUser, DECIDERS};
+use crate::cache::Cache;
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::beneficiaries::{self, BeneficiaryChanges, BeneficiaryRow, NewBeneficiary};
 use crate::db::{self, BeneficiaryId, Conn, Db};
-use crate::domain::RegionCode;
-use crate::error::{ApiError, FieldError};
-use crate::routes::beneficiaries::{BeneficiaryInput, CreateBeneficiaryRequest};
+use crate::domain::{RegionCode, Role};
+use crate::error::{AppError, AppResult, Code, FieldError};
 
 /// Rows per batch: one round trip of lookups and one insert per batch.
 pub const BATCH_ROWS: usize = 1000;
@@ -78,89 +82,6 @@ impl ImportReport {
     }
 }
 
-/// The known columns, by their English or Chinese header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Column {
-    Name,
-    IdNumber,
-    Phone,
-    Category,
-    Honors,
-    RegionCode,
-    Relation,
-    PrimaryIdNumber,
-}
-
-impl Column {
-    fn from_header(header: &str) -> Option<Column> {
-        let h = header.trim().trim_start_matches('\u{feff}').to_lowercase();
-        Some(match h.as_str() {
-            "name" | "姓名" => Column::Name,
-            "id_number" | "身份证号" | "身份证号码" | "公民身份号码" => {
-                Column::IdNumber
-            }
-            "phone" | "手机号" | "手机号码" | "联系电话" | "电话" => Column::Phone,
-            "category" | "类别" | "优抚类别" | "人员类别" => Column::Category,
-            "honors" | "荣誉" | "立功受奖" => Column::Honors,
-            "region_code" | "行政区划" | "行政区划代码" | "区划代码" => {
-                Column::RegionCode
-            }
-            "relation" | "关系" | "与军人关系" => Column::Relation,
-            "primary_id_number" | "军人身份证号" | "主体身份证号" => {
-                Column::PrimaryIdNumber
-            }
-            _ => return None,
-        })
-    }
-}
-
-/// Where each known column sits in a row.
-#[derive(Debug, Clone)]
-pub struct Header(HashMap<Column, usize>);
-
-impl Header {
-    /// Reads the header row; the name, ID number, category and region columns are required.
-    pub fn parse(cells: &[String]) -> Result<Header, ApiError> {
-        let mut map = HashMap::new();
-        for (i, cell) in cells.iter().enumerate() {
-            if let Some(column) = Column::from_header(cell) {
-                map.entry(column).or_insert(i);
-            }
-        }
-        let required = [
-            (Column::Name, "name/姓名"),
-            (Column::IdNumber, "id_number/身份证号"),
-            (Column::Category, "category/类别"),
-            (Column::RegionCode, "region_code/行政区划"),
-        ];
-        let missing: Vec<&str> = required
-            .iter()
-            .filter(|(c, _)| !map.contains_key(c))
-            .map(|(_, n)| *n)
-            .collect();
-        if missing.is_empty() {
-            Ok(Header(map))
-        } else {
-            Err(ApiError::unprocessable(
-                "missing_columns",
-                format!("the header row lacks: {}", missing.join(", ")),
-            )
-            .with("missing_columns", missing))
-        }
-    }
-
-    fn get<'a>(&self, row: &'a [String], column: Column) -> Option<&'a str> {
-        self.0
-            .get(&column)
-            .and_then(|i| row.get(*i))
-            .map(|s| s.trim())
-            .filter(|s| !s.is_empty())
-    }
-}
-
-/// One data row with its row number in the file.
-pub type RawRow = (usize, Vec<String>);
-
 /// Who imports and within what.
 pub struct Importer<'a> {
     pub cipher: &'a DataCipher,
@@ -193,7 +114,7 @@ impl Importer<'_> {
         header: &Header,
         mut batches: mpsc::Receiver<Vec<RawRow>>,
         mut progress: impl FnMut(usize),
-    ) -> Result<ImportReport, ApiError> {
+    ) -> Result<ImportReport, AppError> {
         let mut pooled = db.get().await?;
         let mut conn = pooled.conn();
         let known_regions = all_region_codes(&mut conn).await?;
@@ -250,7 +171,7 @@ impl Importer<'_> {
                     .map_err(|e: ImportAbort| match e {
                         ImportAbort::Api(e) => e,
                         ImportAbort::Rollback => {
-                            ApiError::internal(anyhow::anyhow!("unexpected rollback"))
+                            AppError::internal(anyhow::anyhow!("unexpected rollback"))
                         }
                     })?;
                     report = attempt;
@@ -272,14 +193,7 @@ impl Importer<'_> {
                 report.stored = report.created + report.updated > 0;
                 // Changed people may hold cards: the counter must see the change.
                 for chunk in touched.chunks(BATCH_ROWS) {
-                    let cards = db::cards::ids_for_beneficiaries(&mut conn, chunk).await?;
-                    if let Err(error) = self
-                        .cache
-                        .invalidate(cards.iter().map(keys::card).collect())
-                        .await
-                    {
-                        tracing::warn!(%error, "cache invalidation failed; entries expire by their TTL");
-                    }
+                    invalidate_cards_of(self.cache, &mut conn, chunk).await?;
                 }
                 Ok(report)
             }
@@ -344,7 +258,7 @@ impl Importer<'_> {
                 .iter_mut()
                 .find(|n| n.id_number_hash == candidate.hash)
             {
-                let mut replacement = input.to_new(self.cipher).map_err(ApiError::internal)?;
+                let mut replacement = input.to_new(self.cipher).map_err(AppError::internal)?;
                 replacement.id = pending.id;
                 let same = (
                     &pending.name,
@@ -371,7 +285,7 @@ impl Importer<'_> {
             }
             match existing.get(&candidate.hash) {
                 None => {
-                    let new = input.to_new(self.cipher).map_err(ApiError::internal)?;
+                    let new = input.to_new(self.cipher).map_err(AppError::internal)?;
                     audits.push((
                         new.id.to_string(),
                         new.region_code.clone(),
@@ -381,7 +295,7 @@ impl Importer<'_> {
                     report.created += 1;
                 }
                 Some(current) => {
-                    let changes = self.changes(current, &input).map_err(ApiError::internal)?;
+                    let changes = self.changes(current, &input).map_err(AppError::internal)?;
                     match changes {
                         None => report.unchanged += 1,
                         Some(changes) => {
@@ -421,20 +335,21 @@ impl Importer<'_> {
         known_regions: &HashSet<String>,
         cells: &[String],
     ) -> Result<Candidate, Vec<FieldError>> {
-        let get = |c| header.get(cells, c).map(str::to_owned);
-        let request = CreateBeneficiaryRequest {
+        let get = |c| header.get(cells, c);
+        let honors: Vec<String> = get(Column::Honors).into_iter().map(str::to_owned).collect();
+        let form = BeneficiaryForm {
             name: get(Column::Name),
             id_number: get(Column::IdNumber),
             phone: get(Column::Phone),
             category: get(Column::Category),
-            honors: get(Column::Honors).into_iter().collect(),
+            honors: &honors,
             region_code: get(Column::RegionCode),
             primary_beneficiary_id: None,
             relation: get(Column::Relation),
         };
         // The region is checked even when other fields fail, so a row's report is whole.
         let region_error = get(Column::RegionCode)
-            .and_then(|raw| RegionCode::parse(&raw).ok())
+            .and_then(|raw| RegionCode::parse(raw).ok())
             .and_then(|region| {
                 if !known_regions.contains(region.as_str()) {
                     Some(FieldError::new("region_code", "no region has this code"))
@@ -448,7 +363,7 @@ impl Importer<'_> {
                     None
                 }
             });
-        let mut input = match BeneficiaryInput::parse(request) {
+        let mut input = match BeneficiaryInput::parse(form) {
             Ok(input) => input,
             Err(mut errors) => {
                 if let Some(e) = region_error {
@@ -462,7 +377,7 @@ impl Importer<'_> {
         let primary_hash = match get(Column::PrimaryIdNumber) {
             None => None,
             Some(raw) if input.category.is_family() => {
-                match crate::domain::id_number::IdNumber::parse(&raw) {
+                match crate::domain::id_number::IdNumber::parse(raw) {
                     Ok(id) => Some(self.cipher.lookup_hash(id.expose())),
                     Err(m) => {
                         errors.push(FieldError::new("primary_id_number", m));
@@ -549,10 +464,53 @@ impl Importer<'_> {
     }
 }
 
+/// An office imports an uploaded file (the API): rows outside the caller's region are
+/// refused row by row.
+pub async fn import_upload(
+    db: &Db,
+    cache: &Cache,
+    cipher: &DataCipher,
+    admin: &AdminUser,
+    mode: Mode,
+    file_name: Option<&str>,
+    bytes: Vec<u8>,
+) -> AppResult<ImportReport> {
+    admin.require_role(DECIDERS)?;
+    let scope = match (admin.role, &admin.region) {
+        (Role::SuperAdmin, _) => None,
+        (_, Some(region)) => Some(region.clone()),
+        (_, None) => {
+            return Err(AppError::forbidden(
+                Code::Forbidden,
+                "your account has no region",
+            ))
+        }
+    };
+    let kind = FileKind::detect(file_name, &bytes);
+    let (header, batches) = start_reader(kind, ReaderSource::Bytes(bytes)).await?;
+    let importer = Importer {
+        cipher,
+        cache,
+        actor: admin.actor(),
+        scope,
+        mode,
+    };
+    let report = importer.run(db, &header, batches, |_| {}).await?;
+    tracing::info!(
+        rows = report.rows,
+        created = report.created,
+        updated = report.updated,
+        failed = report.failed_count,
+        stored = report.stored,
+        "beneficiary import finished"
+    );
+    Ok(report)
+}
+
 /// Why a transaction of the import ended early.
 enum ImportAbort {
     Rollback,
-    Api(ApiError),
+    Api(AppError),
 }
 
 impl From<diesel::result::Error> for ImportAbort {
@@ -561,13 +519,13 @@ impl From<diesel::result::Error> for ImportAbort {
     }
 }
 
-impl From<ApiError> for ImportAbort {
-    fn from(e: ApiError) -> Self {
+impl From<AppError> for ImportAbort {
+    fn from(e: AppError) -> Self {
         ImportAbort::Api(e)
     }
 }
 
-async fn all_region_codes(conn: &mut Conn<'_>) -> Result<HashSet<String>, ApiError> {
+async fn all_region_codes(conn: &mut Conn<'_>) -> Result<HashSet<String>, AppError> {
     let mut codes = HashSet::new();
     let mut stack = vec![None::<String>];
     // Three levels: provinces, cities, counties.
@@ -578,197 +536,4 @@ async fn all_region_codes(conn: &mut Conn<'_>) -> Result<HashSet<String>, ApiErr
         }
     }
     Ok(codes)
-}
-
-// ---------- readers ----------
-
-/// The kind of file, from its name or its first bytes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum FileKind {
-    Csv,
-    Xlsx,
-}
-
-impl FileKind {
-    pub fn detect(name: Option<&str>, first_bytes: &[u8]) -> FileKind {
-        let by_name = name.map(|n| n.to_lowercase());
-        if by_name.as_deref().is_some_and(|n| n.ends_with(".xlsx"))
-            || first_bytes.starts_with(b"PK\x03\x04")
-        {
-            FileKind::Xlsx
-        } else {
-            FileKind::Csv
-        }
-    }
-}
-
-/// Reads a CSV stream on the current (blocking) thread, sending the header first and
-/// then batches of rows. Returns when the file ends or the receiver goes away.
-pub fn read_csv<R: std::io::Read>(
-    reader: R,
-    encoding: Option<&'static encoding_rs::Encoding>,
-    header_tx: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
-    rows_tx: mpsc::Sender<Vec<RawRow>>,
-) {
-    let decoded = encoding_rs_io::DecodeReaderBytesBuilder::new()
-        .encoding(encoding)
-        .bom_sniffing(true)
-        .build(reader);
-    let mut csv = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .flexible(true)
-        .from_reader(decoded);
-    let mut records = csv.records();
-    let header = match records.next() {
-        Some(Ok(record)) => record.iter().map(str::to_owned).collect(),
-        Some(Err(e)) => {
-            let _ = header_tx.send(Err(format!("unreadable header row: {e}")));
-            return;
-        }
-        None => {
-            let _ = header_tx.send(Err("the file is empty".into()));
-            return;
-        }
-    };
-    if header_tx.send(Ok(header)).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    for (i, record) in records.enumerate() {
-        let row = i + 2;
-        let cells = match record {
-            Ok(record) => record.iter().map(str::to_owned).collect(),
-            // A broken line becomes a row that fails validation with a clear message.
-            Err(_) => vec![String::from("\u{0}unreadable")],
-        };
-        if cells.iter().all(|c: &String| c.trim().is_empty()) {
-            continue;
-        }
-        batch.push((row, cells));
-        if batch.len() == BATCH_ROWS && rows_tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-            return;
-        }
-    }
-    if !batch.is_empty() {
-        let _ = rows_tx.blocking_send(batch);
-    }
-}
-
-/// Reads the first sheet of an XLSX workbook (held in memory: XLSX is a zip) and
-/// sends it as [`read_csv`] does.
-pub fn read_xlsx(
-    bytes: Vec<u8>,
-    header_tx: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
-    rows_tx: mpsc::Sender<Vec<RawRow>>,
-) {
-    use calamine::Reader;
-    let mut workbook = match calamine::Xlsx::new(std::io::Cursor::new(bytes)) {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = header_tx.send(Err(format!("not a readable XLSX workbook: {e}")));
-            return;
-        }
-    };
-    let range = match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => range,
-        _ => {
-            let _ = header_tx.send(Err("the workbook has no readable sheet".into()));
-            return;
-        }
-    };
-    let mut rows = range.rows();
-    let header = match rows.next() {
-        Some(cells) => cells.iter().map(cell_text).collect(),
-        None => {
-            let _ = header_tx.send(Err("the sheet is empty".into()));
-            return;
-        }
-    };
-    if header_tx.send(Ok(header)).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    for (i, cells) in rows.enumerate() {
-        let cells: Vec<String> = cells.iter().map(cell_text).collect();
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        batch.push((i + 2, cells));
-        if batch.len() == BATCH_ROWS && rows_tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-            return;
-        }
-    }
-    if !batch.is_empty() {
-        let _ = rows_tx.blocking_send(batch);
-    }
-}
-
-/// A cell as text. Spreadsheets store long digit strings (ID numbers, phones) as
-/// floats when typed as numbers: render whole floats without a decimal point.
-fn cell_text(cell: &calamine::Data) -> String {
-    match cell {
-        calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e17 => format!("{}", *f as i64),
-        calamine::Data::Int(i) => i.to_string(),
-        other => other.to_string(),
-    }
-}
-
-/// UTF-8 (with or without BOM) unless the sample is not UTF-8: then GB18030, which is
-/// what Excel writes for "CSV" on a Chinese Windows.
-fn csv_encoding(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
-    match std::str::from_utf8(sample) {
-        Ok(_) => None,
-        // A character cut at the end of the sample is still UTF-8.
-        Err(e) if e.error_len().is_none() => None,
-        Err(_) => Some(encoding_rs::GB18030),
-    }
-}
-
-/// Starts a reader thread for `kind` and returns the header and the batch receiver.
-pub async fn start_reader(
-    kind: FileKind,
-    source: ReaderSource,
-) -> Result<(Header, mpsc::Receiver<Vec<RawRow>>), ApiError> {
-    let (header_tx, header_rx) = tokio::sync::oneshot::channel();
-    // Four batches in flight at most: memory stays bounded whatever the file size.
-    let (rows_tx, rows_rx) = mpsc::channel(4);
-    tokio::task::spawn_blocking(move || match (kind, source) {
-        (FileKind::Csv, ReaderSource::Bytes(bytes)) => {
-            let encoding = csv_encoding(&bytes);
-            read_csv(std::io::Cursor::new(bytes), encoding, header_tx, rows_tx)
-        }
-        (FileKind::Csv, ReaderSource::File(mut file)) => {
-            let mut sample = vec![0u8; 64 * 1024];
-            let encoding = match std::io::Read::read(&mut file, &mut sample)
-                .and_then(|n| std::io::Seek::rewind(&mut file).map(|_| n))
-            {
-                Ok(n) => csv_encoding(&sample[..n]),
-                Err(e) => {
-                    let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
-                    return;
-                }
-            };
-            read_csv(std::io::BufReader::new(file), encoding, header_tx, rows_tx)
-        }
-        (FileKind::Xlsx, ReaderSource::Bytes(bytes)) => read_xlsx(bytes, header_tx, rows_tx),
-        (FileKind::Xlsx, ReaderSource::File(mut file)) => {
-            let mut bytes = Vec::new();
-            match std::io::Read::read_to_end(&mut file, &mut bytes) {
-                Ok(_) => read_xlsx(bytes, header_tx, rows_tx),
-                Err(e) => {
-                    let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
-                }
-            }
-        }
-    });
-    let header = header_rx
-        .await
-        .map_err(|_| ApiError::internal(anyhow::anyhow!("the reader stopped")))?
-        .map_err(|m| ApiError::unprocessable("unreadable_file", m))?;
-    Ok((Header::parse(&header)?, rows_rx))
-}
-
-pub enum ReaderSource {
-    Bytes(Vec<u8>),
-    File(std::fs::File),
 }

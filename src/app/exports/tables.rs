@@ -1,0 +1,391 @@
+//! The tables of each export: Chinese labels and headers, and the producers that read
+//! rows in keyset-paginated batches and send them as [`Chunk`]s.
+
+use std::collections::HashMap;
+
+use anyhow::Context;
+use tokio::sync::mpsc;
+
+use super::figures::stats_tables;
+use super::{Cell, Chunk, ExportKind, ExportRequest, Table, BATCH_ROWS};
+use crate::app::stats;
+use crate::db::exports::{self as q, ExportFilter};
+use crate::db::Conn;
+use crate::domain::beneficiary::{Category, Honor};
+use crate::domain::{card_no, to_china};
+
+pub fn merchant_status_label(code: &str) -> &str {
+    match code {
+        "pending" => "待审核",
+        "under_review" => "联审中",
+        "public_notice" => "公示中",
+        "active" => "已准入",
+        "suspended" => "已暂停",
+        "revoked" => "已撤销",
+        "rejected" => "未通过",
+        "expired" => "已到期",
+        other => other,
+    }
+}
+
+pub fn merchant_kind_label(code: &str) -> &str {
+    match code {
+        "enterprise" => "企业",
+        "social_org" => "社会组织",
+        "individual_business" => "个体工商户",
+        "volunteer_team" => "志愿服务队",
+        other => other,
+    }
+}
+
+pub fn merchant_category_label(code: &str) -> &str {
+    match code {
+        "medical" => "医疗",
+        "pharmacy" => "药店",
+        "finance" => "金融",
+        "insurance" => "保险",
+        "grain_oil" => "粮油",
+        "telecom" => "通信",
+        "aviation" => "航空",
+        "transport" => "交通",
+        "fuel" => "加油",
+        "books_culture" => "书店文化",
+        "tourism" => "旅游",
+        "dining" => "餐饮",
+        "lodging" => "住宿",
+        "retail" => "零售",
+        "elderly_care" => "养老",
+        "education" => "教育",
+        "legal" => "法律服务",
+        "housing" => "住房",
+        "other" => "其他",
+        other => other,
+    }
+}
+
+pub fn offer_kind_label(code: &str) -> &str {
+    match code {
+        "percent_off" => "折扣",
+        "amount_off" => "立减",
+        "fixed_price" => "优惠价",
+        "free" => "免费",
+        "priority_service" => "优先服务",
+        "gift" => "赠品",
+        other => other,
+    }
+}
+
+pub fn redemption_status_label(code: &str) -> &str {
+    match code {
+        "completed" => "已核销",
+        "voided" => "已作废",
+        other => other,
+    }
+}
+
+pub fn card_status_label(code: &str) -> &str {
+    match code {
+        "active" => "正常",
+        "suspended" => "已暂停",
+        "revoked" => "已注销",
+        "expired" => "已过期",
+        other => other,
+    }
+}
+
+pub fn holder_category_label(code: &str) -> &str {
+    match Category::parse(code) {
+        Some(category) => category.chinese(),
+        None => code,
+    }
+}
+
+/// `,second_class_merit,combat_hero,` → `二等功、战斗英雄`.
+pub(crate) fn honors_label(stored: &str) -> String {
+    stored
+        .split(',')
+        .filter(|h| !h.is_empty())
+        .map(|h| match Honor::parse(h) {
+            Some(honor) => honor.chinese(),
+            None => h,
+        })
+        .collect::<Vec<_>>()
+        .join("、")
+}
+
+const MERCHANT_HEADERS: &[&str] = &[
+    "商户名称",
+    "主体类型",
+    "统一社会信用代码",
+    "行业类别",
+    "行政区划代码",
+    "所在地区",
+    "联系人",
+    "联系电话",
+    "地址",
+    "状态",
+    "荣誉标识编号",
+    "协议编号",
+    "协议开始日期",
+    "协议结束日期",
+    "准入时间",
+    "登记时间",
+    "商户编号",
+];
+
+pub(crate) const REDEMPTION_HEADERS: &[&str] = &[
+    "核销时间",
+    "商户名称",
+    "商户行政区划代码",
+    "商户所在地区",
+    "行业类别",
+    "优待项目",
+    "优待类型",
+    "卡号",
+    "卡种",
+    "持卡人类别",
+    "持卡人行政区划代码",
+    "持卡人所在地区",
+    "消费金额（元）",
+    "优惠金额（元）",
+    "同行人数",
+    "状态",
+    "作废原因",
+    "作废时间",
+    "核销编号",
+];
+
+const BENEFICIARY_HEADERS: &[&str] = &[
+    "姓名",
+    "身份证号",
+    "手机号",
+    "类别",
+    "荣誉",
+    "行政区划代码",
+    "所在地区",
+    "与主优抚对象关系",
+    "持有卡种",
+    "登记时间",
+    "优抚对象编号",
+];
+
+/// The tables of an export's kind, in order (for documentation and tests).
+pub fn headers(kind: ExportKind) -> &'static [&'static str] {
+    match kind {
+        ExportKind::Merchants => MERCHANT_HEADERS,
+        ExportKind::Redemptions => REDEMPTION_HEADERS,
+        ExportKind::Beneficiaries => BENEFICIARY_HEADERS,
+        ExportKind::Stats => &["项目", "数值"],
+    }
+}
+
+/// Sends `chunk`, failing when the consumer has gone (the client disconnected).
+async fn send(tx: &mpsc::Sender<Chunk>, chunk: Chunk) -> anyhow::Result<()> {
+    tx.send(chunk)
+        .await
+        .map_err(|_| anyhow::anyhow!("the export's consumer stopped"))
+}
+
+fn region_name(names: &HashMap<String, String>, code: &str) -> Cell {
+    names.get(code).map_or(Cell::Empty, |n| Cell::text(n))
+}
+
+/// Reads the rows of `request` and sends them to `tx`; returns the number of rows.
+pub async fn produce(
+    conn: &mut Conn<'_>,
+    request: &ExportRequest,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    match request.kind {
+        ExportKind::Merchants => produce_merchants(conn, &request.filter, tx).await,
+        ExportKind::Redemptions => produce_redemptions(conn, &request.filter, tx).await,
+        ExportKind::Beneficiaries => produce_beneficiaries(conn, &request.filter, tx).await,
+        ExportKind::Stats => {
+            let figures = stats::compute(conn, &request.stats_scope, &request.targets)
+                .await
+                .context("computing the figures")?;
+            let mut rows = 0;
+            for (table, cells) in stats_tables(&figures) {
+                rows += cells.len() as u64;
+                send(tx, Chunk::Table(table)).await?;
+                send(tx, Chunk::Rows(cells)).await?;
+            }
+            Ok(rows)
+        }
+    }
+}
+
+async fn produce_merchants(
+    conn: &mut Conn<'_>,
+    filter: &ExportFilter,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    let names = q::region_names(conn).await.context("reading regions")?;
+    let today = crate::domain::china_today();
+    send(tx, Chunk::Table(Table::new("拥军商户", MERCHANT_HEADERS))).await?;
+    let mut after = None;
+    let mut total = 0u64;
+    loop {
+        let batch = q::merchants_batch(conn, filter, after, BATCH_ROWS)
+            .await
+            .context("reading merchants")?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        let full = batch.len() as i64 == BATCH_ROWS;
+        total += batch.len() as u64;
+        let rows = batch
+            .into_iter()
+            .map(|m| {
+                let status = crate::domain::merchant::MerchantStatus::parse(&m.status)
+                    .map(|s| crate::domain::merchant::effective_status(s, m.agreement_end, today))
+                    .map_or(m.status.clone(), |s| s.as_str().to_owned());
+                vec![
+                    Cell::Text(m.name),
+                    Cell::text(merchant_kind_label(&m.kind)),
+                    Cell::opt_text(m.credit_code),
+                    Cell::text(merchant_category_label(&m.category)),
+                    Cell::text(&m.region_code),
+                    region_name(&names, &m.region_code),
+                    Cell::Text(m.contact_name),
+                    Cell::Text(crate::domain::phone::mask(&m.contact_phone)),
+                    Cell::Text(m.address),
+                    Cell::text(merchant_status_label(&status)),
+                    Cell::opt_text(m.badge_no),
+                    Cell::opt_text(m.agreement_no),
+                    m.agreement_start.map_or(Cell::Empty, Cell::Date),
+                    m.agreement_end.map_or(Cell::Empty, Cell::Date),
+                    m.admitted_at
+                        .map_or(Cell::Empty, |t| Cell::DateTime(to_china(t))),
+                    Cell::DateTime(to_china(m.created_at)),
+                    Cell::Text(m.id.to_string()),
+                ]
+            })
+            .collect();
+        send(tx, Chunk::Rows(rows)).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+async fn produce_beneficiaries(
+    conn: &mut Conn<'_>,
+    filter: &ExportFilter,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    let names = q::region_names(conn).await.context("reading regions")?;
+    let products = q::card_product_names(conn)
+        .await
+        .context("reading card products")?;
+    send(
+        tx,
+        Chunk::Table(Table::new("优抚对象", BENEFICIARY_HEADERS)),
+    )
+    .await?;
+    let mut after = None;
+    let mut total = 0u64;
+    loop {
+        let batch = q::beneficiaries_batch(conn, filter, after, BATCH_ROWS)
+            .await
+            .context("reading beneficiaries")?;
+        let Some(last) = batch.last() else { break };
+        after = Some(last.id);
+        let full = batch.len() as i64 == BATCH_ROWS;
+        total += batch.len() as u64;
+        let ids: Vec<_> = batch.iter().map(|b| b.id).collect();
+        let mut cards = q::live_card_products(conn, &ids)
+            .await
+            .context("reading cards")?;
+        let rows = batch
+            .into_iter()
+            .map(|b| {
+                let held = cards
+                    .remove(&b.id)
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|p| products.get(p).cloned().unwrap_or_else(|| p.clone()))
+                    .collect::<Vec<_>>()
+                    .join("、");
+                vec![
+                    Cell::Text(b.name),
+                    Cell::Text(b.id_number_masked),
+                    Cell::opt_text(b.phone_masked),
+                    Cell::text(holder_category_label(&b.category)),
+                    Cell::Text(honors_label(&b.honors)),
+                    Cell::text(&b.region_code),
+                    region_name(&names, &b.region_code),
+                    Cell::opt_text(b.relation),
+                    Cell::Text(held),
+                    Cell::DateTime(to_china(b.created_at)),
+                    Cell::Text(b.id.to_string()),
+                ]
+            })
+            .collect();
+        send(tx, Chunk::Rows(rows)).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+async fn produce_redemptions(
+    conn: &mut Conn<'_>,
+    filter: &ExportFilter,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    let names = q::region_names(conn).await.context("reading regions")?;
+    let products = q::card_product_names(conn)
+        .await
+        .context("reading card products")?;
+    send(tx, Chunk::Table(Table::new("核销记录", REDEMPTION_HEADERS))).await?;
+    let mut after = None;
+    let mut total = 0u64;
+    loop {
+        let batch = q::redemptions_batch(conn, filter, after, BATCH_ROWS)
+            .await
+            .context("reading redemptions")?;
+        let Some(last) = batch.last() else { break };
+        after = Some((last.redeemed_at, last.id));
+        let full = batch.len() as i64 == BATCH_ROWS;
+        total += batch.len() as u64;
+        let rows = batch
+            .into_iter()
+            .map(|r| {
+                vec![
+                    Cell::DateTime(to_china(r.redeemed_at)),
+                    Cell::Text(r.merchant_name),
+                    Cell::text(&r.merchant_region_code),
+                    region_name(&names, &r.merchant_region_code),
+                    Cell::text(merchant_category_label(&r.merchant_category)),
+                    Cell::Text(r.offer_title),
+                    Cell::text(offer_kind_label(&r.offer_kind)),
+                    Cell::Text(card_no::mask(&r.card_no)),
+                    Cell::Text(
+                        products
+                            .get(&r.card_product)
+                            .cloned()
+                            .unwrap_or(r.card_product),
+                    ),
+                    Cell::text(holder_category_label(&r.holder_category)),
+                    Cell::text(&r.holder_region_code),
+                    region_name(&names, &r.holder_region_code),
+                    r.bill_fen.map_or(Cell::Empty, Cell::Yuan),
+                    Cell::Yuan(r.discount_fen),
+                    Cell::Int(i64::from(r.companions)),
+                    Cell::text(redemption_status_label(&r.status)),
+                    Cell::opt_text(r.void_reason),
+                    r.voided_at
+                        .map_or(Cell::Empty, |t| Cell::DateTime(to_china(t))),
+                    Cell::Text(r.id.to_string()),
+                ]
+            })
+            .collect();
+        send(tx, Chunk::Rows(rows)).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(total)
+}

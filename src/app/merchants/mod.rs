@@ -1,0 +1,178 @@
+//! Partner merchants (拥军商户): the public directory and its applications
+//! ([`directory`]), admission and exit by an office ([`admission`]), and the record an
+//! office works from ([`MerchantFile`]). Lifecycle rules live in `domain::merchant`.
+
+pub mod admission;
+pub mod directory;
+pub mod exit;
+
+use crate::app::identity::StaffUser;
+use crate::app::{invalidate, Listed, Page, Policy};
+use crate::cache::{keys, Cache};
+use crate::db::audit::{self, AuditRow};
+use crate::db::merchants::{self, MerchantFilter, MerchantRow, ObjectionRow, ReviewRow};
+use crate::db::{Conn, Db, MerchantId, ReviewId};
+use crate::domain::merchant::{
+    self as rules, EmergencyCapability, MerchantCategory, MerchantStatus, ReviewGap,
+};
+use crate::domain::{china_today, RegionCode};
+use crate::error::{AppError, AppResult, Code};
+
+pub fn merchant_not_found() -> AppError {
+    AppError::not_found(Code::MerchantNotFound, "no such merchant")
+}
+
+pub(crate) fn invalid_transition(error: rules::InvalidTransition) -> AppError {
+    AppError::conflict(Code::InvalidTransition, error.to_string())
+        .with("current_status", error.from.as_str())
+}
+
+/// The merchant, if it lies in the caller's region; 404 otherwise, so that another
+/// region's merchants do not even seem to exist.
+pub(crate) async fn load_scoped(
+    conn: &mut Conn<'_>,
+    caller: &StaffUser,
+    id: MerchantId,
+) -> AppResult<MerchantRow> {
+    let row = merchants::find(conn, id)
+        .await?
+        .ok_or_else(merchant_not_found)?;
+    let region = RegionCode::parse(&row.region_code).map_err(|m| {
+        AppError::internal(anyhow::anyhow!("merchants row {}: bad region: {m}", row.id))
+    })?;
+    if caller.covers(&region) {
+        Ok(row)
+    } else {
+        Err(merchant_not_found())
+    }
+}
+
+/// After a commit: the merchant's cached snapshots (directory and point of sale) are
+/// stale everywhere.
+pub async fn invalidate_merchant(cache: &Cache, id: MerchantId) {
+    invalidate(cache, vec![keys::merchant(&id)]).await;
+}
+
+/// The full record an office works from: the merchant, its reviews, objections and the
+/// history of every change.
+#[derive(Debug)]
+pub struct MerchantFile {
+    pub merchant: MerchantRow,
+    /// As of today: an active merchant past its agreement is `expired`.
+    pub status: MerchantStatus,
+    pub reviews: Vec<ReviewRow>,
+    /// The latest review of each department (the ones that count).
+    pub current_reviews: Vec<ReviewId>,
+    pub gap: ReviewGap,
+    pub objections: Vec<ObjectionRow>,
+    /// Oldest first.
+    pub history: Vec<AuditRow>,
+}
+
+/// Latest verdict per department, in review order.
+pub(crate) fn latest_verdicts(reviews: &[ReviewRow]) -> AppResult<Vec<(String, rules::Verdict)>> {
+    reviews
+        .iter()
+        .map(|r| Ok((r.department.clone(), r.verdict()?)))
+        .collect()
+}
+
+pub(crate) async fn file(
+    conn: &mut Conn<'_>,
+    policy: &Policy,
+    merchant: MerchantRow,
+) -> AppResult<MerchantFile> {
+    let reviews = merchants::reviews(conn, merchant.id).await?;
+    let objections = merchants::objections(conn, merchant.id).await?;
+    let history = audit::for_entity(conn, "merchant", &merchant.id.to_string()).await?;
+    let gap = rules::review_gap(&policy.required_departments, &latest_verdicts(&reviews)?);
+    let mut latest: Vec<(&str, ReviewId)> = Vec::new();
+    for review in &reviews {
+        match latest.iter_mut().find(|(d, _)| *d == review.department) {
+            Some(entry) => entry.1 = review.id,
+            None => latest.push((&review.department, review.id)),
+        }
+    }
+    let current_reviews = latest.into_iter().map(|(_, id)| id).collect();
+    Ok(MerchantFile {
+        status: merchant.effective_status(china_today())?,
+        merchant,
+        current_reviews,
+        reviews,
+        gap,
+        objections,
+        history,
+    })
+}
+
+/// One merchant's record, for an office covering its region.
+pub async fn get(
+    db: &Db,
+    policy: &Policy,
+    caller: &StaffUser,
+    id: MerchantId,
+) -> AppResult<MerchantFile> {
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let row = load_scoped(&mut conn, caller, id).await?;
+    file(&mut conn, policy, row).await
+}
+
+/// What an office lists merchants by.
+#[derive(Debug, Default)]
+pub struct OfficeFilter {
+    /// As of today.
+    pub status: Option<MerchantStatus>,
+    pub region: Option<RegionCode>,
+    pub category: Option<MerchantCategory>,
+    pub q: Option<String>,
+    /// Only those flagged for exit review (`true`) or only those not (`false`).
+    pub flagged: Option<bool>,
+}
+
+/// Merchants in the caller's region subtree, newest first.
+pub async fn list(
+    db: &Db,
+    caller: &StaffUser,
+    query: OfficeFilter,
+    page: Page,
+) -> AppResult<Listed<MerchantRow>> {
+    let mut filter = MerchantFilter {
+        today: Some(china_today()),
+        flagged: query.flagged,
+        status: query.status,
+        category: query.category.map(|c| c.as_str().to_owned()),
+        q: query.q,
+        ..Default::default()
+    };
+    filter.region_likes.extend(caller.region_like());
+    filter
+        .region_likes
+        .extend(query.region.as_ref().map(RegionCode::like_pattern));
+    let mut pooled = db.get().await?;
+    Ok(merchants::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?)
+}
+
+/// Active merchants able to serve an emergency capability (急时战时), any when `None`,
+/// inside the caller's region subtree (and `region`'s when given).
+pub async fn emergency_roster(
+    db: &Db,
+    caller: &StaffUser,
+    capability: Option<EmergencyCapability>,
+    region: Option<RegionCode>,
+    page: Page,
+) -> AppResult<Listed<MerchantRow>> {
+    let mut filter = MerchantFilter {
+        status: Some(MerchantStatus::Active),
+        today: Some(china_today()),
+        capability: capability.map(|c| c.as_str().to_owned()),
+        any_capability: capability.is_none(),
+        ..Default::default()
+    };
+    filter.region_likes.extend(caller.region_like());
+    filter
+        .region_likes
+        .extend(region.as_ref().map(RegionCode::like_pattern));
+    let mut pooled = db.get().await?;
+    Ok(merchants::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?)
+}

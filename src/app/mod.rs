@@ -1,0 +1,52 @@
+//! The use cases: what each person or terminal can do, one module per aggregate or
+//! flow. A use case takes what it needs (the pool, the cache, the policy, the caller's
+//! proven identity, a typed command) and returns a typed result; its transaction, its
+//! audit entries and its cache invalidation live here, together. Nothing here knows the
+//! HTTP framework: the command line, start-up and tests call these functions directly.
+
+pub mod beneficiaries;
+pub mod cards;
+pub mod exports;
+pub mod holders;
+pub mod identity;
+pub mod import;
+pub mod merchants;
+pub mod offers;
+pub mod oversight;
+pub mod pos;
+pub mod regions;
+pub mod staff;
+pub mod stats;
+
+use crate::cache::Cache;
+use crate::domain::oversight::{AdmissionTargets, ExitReviewThresholds};
+pub use crate::domain::Page;
+
+/// The rules an office configures (settings), as the use cases follow them.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Departments whose `pass` a merchant needs before approval (联审).
+    pub required_departments: Vec<String>,
+    /// Length of the public notice (社会公示).
+    pub public_notice_days: u32,
+    /// Lifetime of a card QR token.
+    pub qr_ttl_secs: u32,
+    /// Yearly admission targets of the figures.
+    pub admission_targets: AdmissionTargets,
+    /// When complaint figures flag a merchant for exit review.
+    pub exit_review: ExitReviewThresholds,
+}
+
+/// Rows of one page and how many match in all.
+pub type Listed<T> = (Vec<T>, i64);
+
+/// After a commit: drops `keys` from the cache and tells every process to drop its own
+/// copies. A failure is logged; the entries then expire by their TTL.
+pub async fn invalidate(cache: &Cache, keys: Vec<String>) {
+    if keys.is_empty() {
+        return;
+    }
+    if let Err(error) = cache.invalidate(keys).await {
+        tracing::warn!(%error, "cache invalidation failed; the entries expire by their TTL");
+    }
+}

@@ -1,0 +1,260 @@
+//! The point of sale: terminals and their keys, card QR tokens, verification (the hot
+//! path, served from the cache: [`verify`]), idempotent quota-safe redemption and voids
+//! ([`redeem`]), and what a terminal needs to keep verifying offline.
+
+pub mod redeem;
+pub mod verify;
+
+use std::time::Duration;
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use self::verify::MerchantCopy;
+use crate::app::identity::{Holder, MerchantStaff, Terminal};
+use crate::app::invalidate;
+use crate::auth::qr::{QrClaims, QrKeys};
+use crate::cache::{keys, Cache};
+use crate::crypto::DataCipher;
+use crate::db::audit::{self, AuditEntry};
+use crate::db::offers::{self, TerminalRow};
+use crate::db::{self, Db, MerchantId, TerminalId};
+use crate::error::{AppError, AppResult, Code, Kind};
+
+/// How long this process keeps its own copy of a merchant snapshot at most (each use
+/// checks its version against the cache's first).
+pub const LOCAL_MERCHANT_TTL: Duration = Duration::from_secs(60);
+/// How long this process keeps a terminal look-up (dropped at once on any invalidation
+/// of its key heard from the cache).
+pub const LOCAL_TERMINAL_TTL: Duration = Duration::from_secs(30);
+
+/// This process's own copies of what the till asks for on every scan.
+pub struct LocalCaches {
+    /// API key hash → terminal.
+    pub terminals: moka::sync::Cache<String, Terminal>,
+    /// Merchant snapshots for verification (the largest entry the hot path would
+    /// otherwise fetch and parse on every scan), each with the version token it was
+    /// cached under: used only while the cache still holds that token.
+    pub merchants: moka::sync::Cache<MerchantId, MerchantCopy>,
+}
+
+impl LocalCaches {
+    pub fn new() -> LocalCaches {
+        LocalCaches {
+            terminals: moka::sync::Cache::builder()
+                .max_capacity(100_000)
+                .time_to_live(LOCAL_TERMINAL_TTL)
+                .build(),
+            merchants: moka::sync::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_live(LOCAL_MERCHANT_TTL)
+                .build(),
+        }
+    }
+
+    /// Forgets what any process invalidated: a terminal key, or (when invalidations
+    /// were missed) everything.
+    pub fn forget(&self, invalidated: Option<&[String]>) {
+        match invalidated {
+            Some(keys) => {
+                for key in keys {
+                    if let Some(hash) = key.strip_prefix("terminal:") {
+                        self.terminals.invalidate(hash);
+                    }
+                }
+            }
+            None => self.terminals.invalidate_all(),
+        }
+    }
+}
+
+impl Default for LocalCaches {
+    fn default() -> Self {
+        LocalCaches::new()
+    }
+}
+
+/// What the till's use cases need: the pool, the cache, the QR keys, this process's
+/// copies and the QR lifetime.
+#[derive(Clone, Copy)]
+pub struct PointOfSale<'a> {
+    pub db: &'a Db,
+    pub cache: &'a Cache,
+    pub qr: &'a QrKeys,
+    pub local: &'a LocalCaches,
+    pub qr_ttl_secs: u32,
+}
+
+/// Why a scan cannot be honoured.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Reason {
+    TokenInvalid,
+    TokenExpired,
+    TokenUsed,
+    CardSuspended,
+    CardRevoked,
+    CardExpired,
+    MerchantInactive,
+}
+
+impl Reason {
+    pub fn code(self) -> Code {
+        match self {
+            Reason::TokenInvalid => Code::TokenInvalid,
+            Reason::TokenExpired => Code::TokenExpired,
+            Reason::TokenUsed => Code::TokenUsed,
+            Reason::CardSuspended => Code::CardSuspended,
+            Reason::CardRevoked => Code::CardRevoked,
+            Reason::CardExpired => Code::CardExpired,
+            Reason::MerchantInactive => Code::MerchantInactive,
+        }
+    }
+
+    /// One line for the cashier.
+    pub fn message(self) -> &'static str {
+        match self {
+            Reason::TokenInvalid => "二维码无效，请持卡人刷新优待卡二维码后重新出示",
+            Reason::TokenExpired => "二维码已过期，请持卡人刷新后重新出示",
+            Reason::TokenUsed => "该二维码已使用，请持卡人刷新后重新出示",
+            Reason::CardSuspended => "该优待卡已暂停使用，请持卡人联系发卡单位",
+            Reason::CardRevoked => "该优待卡已注销，不能享受优待",
+            Reason::CardExpired => "该优待卡已过期，请持卡人办理续期",
+            Reason::MerchantInactive => "本店暂不能提供拥军优待，请联系退役军人事务部门",
+        }
+    }
+
+    /// The refusal of a redemption for this reason.
+    pub fn error(self) -> AppError {
+        let kind = match self {
+            Reason::TokenInvalid | Reason::TokenExpired => Kind::Unprocessable,
+            _ => Kind::Conflict,
+        };
+        AppError::new(kind, self.code(), self.message())
+    }
+}
+
+// ---------- terminals ----------
+
+/// The keyed hash a terminal's API key is stored and looked up as.
+pub fn terminal_key_hash(cipher: &DataCipher, api_key: &str) -> String {
+    cipher.lookup_hash(&format!("terminal:{api_key}"))
+}
+
+/// The terminal an API key belongs to: this process's copy, else the database (then
+/// kept here). `None` for an unknown or deleted key.
+pub async fn terminal_by_key(
+    db: &Db,
+    cipher: &DataCipher,
+    local: &LocalCaches,
+    api_key: &str,
+) -> AppResult<Option<Terminal>> {
+    let hash = terminal_key_hash(cipher, api_key);
+    if let Some(terminal) = local.terminals.get(&hash) {
+        return Ok(Some(terminal));
+    }
+    let mut pooled = db.get().await?;
+    let Some(row) = offers::terminal_by_key_hash(&mut pooled.conn(), &hash).await? else {
+        return Ok(None);
+    };
+    let terminal = Terminal {
+        id: row.id,
+        merchant_id: row.merchant_id,
+    };
+    local.terminals.insert(hash, terminal.clone());
+    Ok(Some(terminal))
+}
+
+/// Registers a terminal of the caller's merchant: its row and its API key, which is
+/// shown only now (stored as a keyed hash).
+pub async fn create_terminal(
+    db: &Db,
+    cipher: &DataCipher,
+    staff: &MerchantStaff,
+    name: String,
+) -> AppResult<(TerminalRow, String)> {
+    const ALPHABET: &[u8] = b"abcdefghijkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789";
+    let secret: String = (0..32)
+        .map(|_| ALPHABET[rand::random_range(0..ALPHABET.len())] as char)
+        .collect();
+    let api_key = format!("yjt_{secret}");
+    let row = TerminalRow {
+        id: TerminalId::new(),
+        merchant_id: staff.merchant_id,
+        name,
+        api_key_hash: terminal_key_hash(cipher, &api_key),
+        created_at: db::now(),
+        deleted_at: None,
+    };
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let actor = staff.user.actor();
+    conn.transaction(async |tx| {
+        offers::insert_terminal(tx, &row).await?;
+        audit::record(
+            tx,
+            &actor,
+            AuditEntry {
+                action: "terminal.create",
+                entity_type: "terminal",
+                entity_id: row.id.to_string(),
+                details: Some(
+                    serde_json::json!({"merchant_id": row.merchant_id, "name": row.name}),
+                ),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok::<_, AppError>(())
+    })
+    .await?;
+    Ok((row, api_key))
+}
+
+/// The caller's merchant's terminals.
+pub async fn terminals(db: &Db, staff: &MerchantStaff) -> AppResult<Vec<TerminalRow>> {
+    let mut pooled = db.get().await?;
+    Ok(offers::terminals_of(&mut pooled.conn(), staff.merchant_id).await?)
+}
+
+/// Deletes a terminal: its key is refused at once, in every process.
+pub async fn delete_terminal(
+    db: &Db,
+    cache: &Cache,
+    local: &LocalCaches,
+    staff: &MerchantStaff,
+    id: TerminalId,
+) -> AppResult<()> {
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let actor = staff.user.actor();
+    let hash = conn
+        .transaction(async |tx| {
+            let hash = offers::delete_terminal(tx, staff.merchant_id, id, db::now())
+                .await?
+                .ok_or_else(|| AppError::not_found(Code::TerminalNotFound, "no such terminal"))?;
+            audit::record(
+                tx,
+                &actor,
+                AuditEntry {
+                    action: "terminal.delete",
+                    entity_type: "terminal",
+                    entity_id: id.to_string(),
+                    ..Default::default()
+                },
+            )
+            .await?;
+            Ok::<_, AppError>(hash)
+        })
+        .await?;
+    local.terminals.invalidate(&hash);
+    invalidate(cache, vec![keys::terminal(&hash)]).await;
+    Ok(())
+}
+
+// ---------- QR tokens ----------
+
+/// A fresh QR token for the holder's card: `(token, claims)`.
+pub fn card_qr(qr: &QrKeys, ttl_secs: u32, holder: &Holder) -> AppResult<(String, QrClaims)> {
+    Ok(qr.sign(holder.card.id, holder.card.version, ttl_secs)?)
+}

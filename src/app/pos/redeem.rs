@@ -1,0 +1,480 @@
+//! Redemption (核销): idempotent by `Idempotency-Key`, a token spent once, the offer's
+//! total quota and the holder's limit never exceeded whatever the concurrency; voids
+//! within 24 hours; the ledgers of merchants and holders; the revocation feed.
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest;
+use utoipa::ToSchema;
+
+use super::verify::CardSnapshot;
+use super::{PointOfSale, Reason};
+use crate::app::identity::{Holder, MerchantStaff, Terminal};
+use crate::app::offers::OfferRules;
+use crate::app::{invalidate, Listed, Page};
+use crate::auth::qr::QrError;
+use crate::cache::{keys, Cache};
+use crate::db::audit::{self, AuditEntry};
+use crate::db::cards::CardRow;
+use crate::db::offers::{self, RedemptionOwner, RedemptionRow};
+use crate::db::{self, CardId, Conn, Db, OfferId, RedemptionId, TerminalId};
+use crate::domain::card_no::CardNo;
+use crate::domain::china_today;
+use crate::domain::merchant::MerchantStatus;
+use crate::domain::offer::{self as rules, HolderPeriod, RedemptionStatus};
+use crate::error::{is_unique_violation, AppError, AppResult, Code};
+
+/// A redemption asked for.
+#[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
+#[schema(example = json!({"token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9…", "offer_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "bill_fen": 12800, "companions": 1}))]
+pub struct RedeemRequest {
+    pub token: String,
+    pub offer_id: OfferId,
+    /// The bill in fen, for discounts that depend on it.
+    pub bill_fen: Option<i64>,
+    /// Family members who came along (同行直系亲属).
+    pub companions: Option<i32>,
+}
+
+/// A redemption as a till, a merchant and a holder see it; also the answer a
+/// redemption stores with its `Idempotency-Key` and replays.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+#[schema(as = RedemptionView, example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e71", "offer_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
+    "card_no_masked": "8860********9017", "bill_fen": 12800, "discount_fen": 2560, "companions": 1, "status": "completed",
+    "redeemed_at": "2026-08-01T04:12:09Z",
+    "merchant_region_code": "440303", "holder_region_code": "140521"}))]
+pub struct Receipt {
+    pub id: RedemptionId,
+    pub offer_id: OfferId,
+    pub card_no_masked: String,
+    pub bill_fen: Option<i64>,
+    pub discount_fen: i64,
+    pub companions: i32,
+    pub status: String,
+    pub redeemed_at: chrono::DateTime<chrono::Utc>,
+    /// Where it was used and where the holder belongs (异地互认 when they differ).
+    pub merchant_region_code: String,
+    pub holder_region_code: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub voided_at: Option<chrono::DateTime<chrono::Utc>>,
+}
+
+impl Receipt {
+    pub fn of(row: &RedemptionRow, card_no_masked: String) -> Receipt {
+        Receipt {
+            id: row.id,
+            offer_id: row.offer_id,
+            card_no_masked,
+            bill_fen: row.bill_fen,
+            discount_fen: row.discount_fen,
+            companions: row.companions,
+            status: row.status.clone(),
+            redeemed_at: row.redeemed_at.and_utc(),
+            merchant_region_code: row.merchant_region_code.clone(),
+            holder_region_code: row.holder_region_code.clone(),
+            voided_at: row.voided_at.map(|at| at.and_utc()),
+        }
+    }
+}
+
+/// The answer of a redemption request: its status and JSON body (a [`Receipt`] or a
+/// problem), as first given for its `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A redemption that passed every check that reading can make; the writes in
+/// [`write_redemption`] may still refuse it (spent token, quota, holder limit).
+struct Prepared {
+    row: RedemptionRow,
+    card_no_masked: String,
+    holder_limit: Option<i32>,
+    /// Whether the offer has a total quota, counted on its row.
+    counted: bool,
+}
+
+/// The checks of one redemption, from fresh rows (not snapshots: this is the write path).
+async fn prepare_redemption(
+    tx: &mut Conn<'_>,
+    pos: &PointOfSale<'_>,
+    terminal: &Terminal,
+    req: &RedeemRequest,
+) -> AppResult<Prepared> {
+    let claims = pos.qr.verify(req.token.trim()).map_err(|e| match e {
+        QrError::Expired => Reason::TokenExpired.error(),
+        QrError::Invalid => Reason::TokenInvalid.error(),
+    })?;
+    let now = db::now();
+    // Two joined reads (card with holder, merchant with offer) instead of four keep the
+    // transaction short.
+    let (card, beneficiary) = db::cards::find_with_holder(tx, claims.sub)
+        .await?
+        .ok_or_else(|| Reason::TokenInvalid.error())?;
+    // The holder's usage is not read here: the per-holder limit is enforced by its own
+    // conditional update in `write_redemption`.
+    let snapshot = CardSnapshot::of(&card, beneficiary, Vec::new())?;
+    if let Some(reason) = snapshot.refusal(now) {
+        return Err(reason.error());
+    }
+    if card.version != claims.ver {
+        return Err(Reason::TokenInvalid.error());
+    }
+    let (merchant, offer) = offers::merchant_with_offer(tx, terminal.merchant_id, req.offer_id)
+        .await?
+        .ok_or_else(|| Reason::MerchantInactive.error())?;
+    if merchant.effective_status(china_today())? != MerchantStatus::Active {
+        return Err(Reason::MerchantInactive.error());
+    }
+    let offer = offer.ok_or_else(|| {
+        AppError::unprocessable(Code::OfferNotActive, "this merchant has no such offer")
+    })?;
+    let rules = OfferRules::of(&offer)?;
+    if !rules.available_at(&offer, now) {
+        return Err(AppError::unprocessable(
+            Code::OfferNotActive,
+            "这项优待当前不可用 (the offer is not available now)",
+        ));
+    }
+    if !rules.eligible(snapshot.category, &snapshot.honors, &card.product) {
+        return Err(AppError::unprocessable(
+            Code::NotEligible,
+            "持卡人不符合这项优待的条件 (the holder is not eligible for this offer)",
+        ));
+    }
+    let companions = req.companions.unwrap_or(0);
+    if companions < 0 || companions > offer.companions_allowed {
+        return Err(AppError::unprocessable(
+            Code::CompanionsExceeded,
+            format!("这项优待最多可带 {} 名同行亲属", offer.companions_allowed),
+        )
+        .with("companions_allowed", offer.companions_allowed));
+    }
+    let discount = rules::discount_fen(&rules.terms, req.bill_fen).map_err(|code| match code {
+        "bill_required" => AppError::invalid_field("bill_fen", "is required for this offer"),
+        _ => AppError::invalid_field("bill_fen", "must not be negative"),
+    })?;
+    let (holder_limit, period) = match (offer.per_holder_limit, rules.period) {
+        (Some(limit), Some(period)) => (Some(limit), period),
+        _ => (None, HolderPeriod::Lifetime),
+    };
+    let row = RedemptionRow {
+        id: RedemptionId::new(),
+        offer_id: offer.id,
+        merchant_id: merchant.id,
+        terminal_id: terminal.id,
+        card_id: card.id,
+        beneficiary_id: snapshot.beneficiary_id,
+        jti: claims.jti.clone(),
+        period_key: rules::period_key(period, now),
+        bill_fen: req.bill_fen,
+        discount_fen: discount,
+        companions,
+        merchant_region_code: merchant.region_code.clone(),
+        holder_region_code: snapshot.region_code.clone(),
+        status: RedemptionStatus::Completed.as_str().into(),
+        void_reason: None,
+        voided_at: None,
+        redeemed_at: now,
+        holder_category: snapshot.category.as_str().to_owned(),
+        card_product: card.product.clone(),
+        offer_kind: offer.kind.clone(),
+        merchant_category: merchant.category.clone(),
+    };
+    Ok(Prepared {
+        row,
+        card_no_masked: snapshot.card_no_masked,
+        holder_limit,
+        counted: offer.total_quota.is_some(),
+    })
+}
+
+/// The writes of a prepared redemption; a refusal here leaves the transaction to be
+/// rolled back.
+async fn write_redemption(tx: &mut Conn<'_>, prepared: &Prepared) -> AppResult<()> {
+    let row = &prepared.row;
+    if let Some(limit) = prepared.holder_limit {
+        if !offers::take_holder_use(tx, row.offer_id, row.beneficiary_id, &row.period_key, limit)
+            .await?
+        {
+            return Err(AppError::conflict(
+                Code::HolderLimitReached,
+                "持卡人本期已用完这项优待 (the holder has used this offer up for the period)",
+            ));
+        }
+    }
+    // A spent token is caught by the unique `jti` here; no separate look-up.
+    offers::insert_redemption(tx, row).await.map_err(|e| {
+        if is_unique_violation(&e) {
+            Reason::TokenUsed.error()
+        } else {
+            AppError::from(e)
+        }
+    })?;
+    // Only offers with a quota touch the offer's row (an unlimited offer's redemptions
+    // do not queue on one lock), and last, because every redemption of the offer waits
+    // on that row's lock until the commit: the less work after it, the shorter the queue.
+    if prepared.counted && !offers::take_quota(tx, row.offer_id).await? {
+        return Err(AppError::conflict(
+            Code::QuotaExhausted,
+            "这项优待的名额已用完 (the offer's quota is used up)",
+        ));
+    }
+    Ok(())
+}
+
+/// The answer stored with a key somebody else claimed: replayed when the request is
+/// the same, refused when the key was used for another.
+async fn stored_answer(
+    conn: &mut Conn<'_>,
+    terminal: TerminalId,
+    key: &str,
+    request_hash: &str,
+) -> AppResult<Answer> {
+    let (hash, status, body) = offers::stored_answer(conn, terminal, key)
+        .await?
+        .ok_or_else(|| AppError::internal(anyhow::anyhow!("claimed key without a row")))?;
+    if hash != request_hash {
+        return Err(AppError::unprocessable(
+            Code::IdempotencyKeyReused,
+            "this Idempotency-Key was used for a different request",
+        ));
+    }
+    // A key is only ever claimed together with its answer (the columns stay nullable
+    // for rows written before that was so).
+    match (status, body) {
+        (Some(status), Some(body)) => Ok(Answer {
+            status: status as u16,
+            body,
+        }),
+        _ => Err(AppError::internal(anyhow::anyhow!(
+            "idempotency key stored without its answer"
+        ))),
+    }
+}
+
+/// Records a redemption. The same `key` with the same request answers the first answer
+/// again (status and body) and changes nothing; a token redeems once; the offer's total
+/// quota and the holder's limit hold under any concurrency. A refusal is an answer too
+/// (stored with its key); only a failure of ours is an `Err`.
+pub async fn redeem(
+    pos: &PointOfSale<'_>,
+    terminal: &Terminal,
+    key: &str,
+    request: &RedeemRequest,
+) -> AppResult<Answer> {
+    let canonical = serde_json::to_string(request).map_err(AppError::internal)?;
+    let request_hash = hex::encode(sha2::Sha256::digest(canonical.as_bytes()));
+    let mut pooled = pos.db.get().await?;
+    let mut conn = pooled.conn();
+
+    // The key is claimed together with the answer it will give, in the transaction
+    // that writes the redemption: one transaction, no savepoint and no second write
+    // of the key on the usual path. A concurrent request with the same key waits on
+    // the key's unique index until this one commits or rolls back.
+    enum Attempt {
+        Redeemed(Box<Prepared>, String),
+        KeyTaken,
+    }
+    let attempt: AppResult<Attempt> = conn
+        .transaction(async |tx| {
+            let prepared = prepare_redemption(tx, pos, terminal, request).await?;
+            let receipt = Receipt::of(&prepared.row, prepared.card_no_masked.clone());
+            let body = serde_json::to_string(&receipt).map_err(AppError::internal)?;
+            let now = prepared.row.redeemed_at;
+            if !offers::claim_key(tx, terminal.id, key, &request_hash, 201, &body, now).await? {
+                return Ok(Attempt::KeyTaken);
+            }
+            write_redemption(tx, &prepared).await?;
+            Ok(Attempt::Redeemed(Box::new(prepared), body))
+        })
+        .await;
+    match attempt {
+        Ok(Attempt::Redeemed(prepared, body)) => {
+            // Back to the pool before the cache round trips: 64 tills share 16
+            // connections, and one held through them keeps the next till waiting.
+            drop(pooled);
+            // Both on the one multiplexed cache connection at once: one wait, not two.
+            let row = &prepared.row;
+            let spent_key = keys::jti(&row.jti);
+            let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
+            let (_, _) = tokio::join!(
+                after_redemption_change(pos.cache, row, prepared.counted),
+                pos.cache.set(&spent_key, "1", spent_ttl)
+            );
+            tracing::info!(redemption_id = %row.id, discount_fen = row.discount_fen, "redeemed");
+            Ok(Answer { status: 201, body })
+        }
+        Ok(Attempt::KeyTaken) => stored_answer(&mut conn, terminal.id, key, &request_hash).await,
+        // A refusal (nothing of it was written) is kept with the key, so a retry hears
+        // the same answer; if the key was claimed meanwhile, its answer wins.
+        Err(refusal) if refusal.kind.is_refusal() => {
+            let status = refusal.status();
+            let body = serde_json::to_string(&refusal.problem()).map_err(AppError::internal)?;
+            let claimed = conn
+                .transaction(async |tx| {
+                    offers::claim_key(
+                        tx,
+                        terminal.id,
+                        key,
+                        &request_hash,
+                        i32::from(status),
+                        &body,
+                        db::now(),
+                    )
+                    .await
+                })
+                .await?;
+            if claimed {
+                Ok(Answer { status, body })
+            } else {
+                stored_answer(&mut conn, terminal.id, key, &request_hash).await
+            }
+        }
+        Err(other) => Err(other),
+    }
+}
+
+/// After a redemption or void commits: the holder's usage changed, and the offer's
+/// count when it has a quota (`counted`; an unlimited offer's snapshot stays valid).
+async fn after_redemption_change(cache: &Cache, row: &RedemptionRow, counted: bool) {
+    let mut stale = vec![keys::card(&row.card_id)];
+    if counted {
+        stale.push(keys::merchant(&row.merchant_id));
+    }
+    invalidate(cache, stale).await;
+}
+
+/// Voids a redemption within 24 hours (a mistaken scan, a cancelled purchase): the
+/// quota and the holder's use are given back.
+pub async fn void(
+    db: &Db,
+    cache: &Cache,
+    staff: &MerchantStaff,
+    id: RedemptionId,
+    reason: String,
+) -> AppResult<Receipt> {
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let row = offers::find_redemption(&mut conn, id)
+        .await?
+        .filter(|r| r.merchant_id == staff.merchant_id)
+        .ok_or_else(|| AppError::not_found(Code::RedemptionNotFound, "no such redemption"))?;
+    let now = db::now();
+    let already = || AppError::conflict(Code::AlreadyVoided, "this redemption is already voided");
+    if row.status()? != RedemptionStatus::Completed {
+        return Err(already());
+    }
+    if now - row.redeemed_at > chrono::Duration::hours(24) {
+        return Err(AppError::conflict(
+            Code::VoidWindowPassed,
+            "a redemption can be voided within 24 hours",
+        ));
+    }
+    let actor = staff.user.actor();
+    let voided = conn
+        .transaction(async |tx| {
+            let voided = offers::void_redemption(tx, row.id, &reason, now)
+                .await?
+                .ok_or_else(already)?;
+            offers::give_back_quota(tx, row.offer_id).await?;
+            offers::give_back_holder_use(tx, row.offer_id, row.beneficiary_id, &row.period_key)
+                .await?;
+            audit::record(
+                tx,
+                &actor,
+                AuditEntry {
+                    action: "redemption.void",
+                    entity_type: "redemption",
+                    entity_id: row.id.to_string(),
+                    region_code: Some(&row.merchant_region_code),
+                    before_status: Some(RedemptionStatus::Completed.as_str()),
+                    after_status: Some(RedemptionStatus::Voided.as_str()),
+                    reason: Some(&reason),
+                    details: Some(serde_json::json!({"offer_id": row.offer_id,
+                        "discount_fen": row.discount_fen})),
+                },
+            )
+            .await?;
+            Ok::<_, AppError>(voided)
+        })
+        .await?;
+    after_redemption_change(cache, &voided, true).await;
+    let masked = card_no_masked(&mut conn, voided.card_id).await?;
+    Ok(Receipt::of(&voided, masked))
+}
+
+async fn card_no_masked(conn: &mut Conn<'_>, id: CardId) -> AppResult<String> {
+    Ok(db::cards::find(conn, id)
+        .await?
+        .and_then(|c| CardNo::parse(&c.card_no).ok())
+        .map(|c| c.masked())
+        .unwrap_or_default())
+}
+
+async fn ledger(db: &Db, owner: RedemptionOwner, page: Page) -> AppResult<Listed<Receipt>> {
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let (rows, total) =
+        offers::list_redemptions(&mut conn, owner, page.offset(), page.limit()).await?;
+    let mut receipts = Vec::with_capacity(rows.len());
+    for row in rows {
+        let masked = card_no_masked(&mut conn, row.card_id).await?;
+        receipts.push(Receipt::of(&row, masked));
+    }
+    Ok((receipts, total))
+}
+
+/// The caller's merchant's redemptions, newest first.
+pub async fn merchant_redemptions(
+    db: &Db,
+    staff: &MerchantStaff,
+    page: Page,
+) -> AppResult<Listed<Receipt>> {
+    ledger(db, RedemptionOwner::Merchant(staff.merchant_id), page).await
+}
+
+/// The holder's own redemptions, newest first (every card of the person).
+pub async fn holder_redemptions(
+    db: &Db,
+    holder: &Holder,
+    page: Page,
+) -> AppResult<Listed<Receipt>> {
+    ledger(
+        db,
+        RedemptionOwner::Beneficiary(holder.card.beneficiary_id),
+        page,
+    )
+    .await
+}
+
+/// Cards suspended, revoked, reissued or expired since `since` (default: the last 30
+/// days), for a terminal of an active merchant: `(cards, now)`.
+pub async fn revocations(
+    db: &Db,
+    terminal: &Terminal,
+    since: Option<chrono::NaiveDateTime>,
+) -> AppResult<(Vec<CardRow>, chrono::NaiveDateTime)> {
+    let now = db::now();
+    let since = since.unwrap_or(now - chrono::Duration::days(30));
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let merchant = db::merchants::find(&mut conn, terminal.merchant_id).await?;
+    let active = match merchant {
+        Some(m) => m.effective_status(china_today())? == MerchantStatus::Active,
+        None => false,
+    };
+    if !active {
+        return Err(AppError::forbidden(
+            Code::MerchantInactive,
+            Reason::MerchantInactive.message(),
+        ));
+    }
+    let rows = db::cards::changed_since(&mut conn, since).await?;
+    Ok((
+        rows.into_iter().filter(|c| c.status != "active").collect(),
+        now,
+    ))
+}

@@ -1,0 +1,75 @@
+//! The HTTP edge shared by every resource: JSON and query extraction with problem
+//! answers ([`json`]), the rendering of errors ([`problem`]), the request middleware
+//! ([`observe`]), paging, and the views several resources answer with ([`views`]).
+
+pub mod json;
+pub mod observe;
+pub mod problem;
+pub mod views;
+
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use crate::app::{Listed, Page};
+use crate::validate::Fields;
+
+pub use self::json::Json;
+
+/// `page` and `per_page` of every list.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct PageQuery {
+    /// 1-based page number. Default 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100. Default 20.
+    pub per_page: Option<u32>,
+}
+
+impl PageQuery {
+    /// The page asked for, its errors added to `fields`.
+    pub fn page(&self, fields: &mut Fields) -> Option<Page> {
+        fields.page(self.page, self.per_page)
+    }
+}
+
+/// One page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Paged<T> {
+    pub items: Vec<T>,
+    pub total: i64,
+    pub page: u32,
+    pub per_page: u32,
+}
+
+impl<T> Paged<T> {
+    /// The page of `listed`, each item turned into its view.
+    pub fn of<R>(page: Page, listed: Listed<R>, view: impl FnMut(R) -> T) -> Paged<T> {
+        let (rows, total) = listed;
+        Paged {
+            items: rows.into_iter().map(view).collect(),
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        }
+    }
+
+    /// Like [`Paged::of`] with a view that can fail (a stored value out of its
+    /// vocabulary).
+    pub fn try_of<R, E>(
+        page: Page,
+        listed: Listed<R>,
+        view: impl FnMut(R) -> Result<T, E>,
+    ) -> Result<Paged<T>, E> {
+        let (rows, total) = listed;
+        Ok(Paged {
+            items: rows.into_iter().map(view).collect::<Result<_, E>>()?,
+            total,
+            page: page.page,
+            per_page: page.per_page,
+        })
+    }
+}
+
+/// RFC 3339 UTC rendering of a stored timestamp.
+pub fn utc(time: chrono::NaiveDateTime) -> chrono::DateTime<chrono::Utc> {
+    time.and_utc()
+}
