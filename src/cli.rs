@@ -5,9 +5,9 @@ use std::io::BufRead;
 
 use clap::{Parser, Subcommand};
 
-use crate::app::exports::{self, ExportFormat, ExportParams};
+use crate::app::exports::{self, ExportFormat, ExportQuery};
 use crate::app::import::{FileKind, Importer, Mode, ReaderSource};
-use crate::app::staff::{self, NewStaffAccount, StaffAccountForm};
+use crate::app::staff::{self, CreateStaffRequest, NewStaffAccount};
 use crate::db::{self, audit::Actor, Db};
 use crate::domain::RegionCode;
 use crate::settings::Settings;
@@ -115,13 +115,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             to,
             output,
         } => {
-            let params = ExportParams {
-                format: Some(&format),
-                region: region.as_deref(),
-                from: from.as_deref(),
-                to: to.as_deref(),
+            let query = ExportQuery {
+                format: Some(format),
+                region,
+                from,
+                to,
             };
-            export(&kind, &params, &output).await
+            export(&kind, &query, &output).await
         }
         Command::Openapi => {
             print!("{}", startup::openapi_yaml()?);
@@ -163,14 +163,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             if let Some(region) = &region {
                 RegionCode::parse(region).map_err(|m| anyhow::anyhow!("--region {m}"))?;
             }
-            let form = StaffAccountForm {
-                username: &username,
-                password: &password,
-                role: &role,
-                region_code: region.as_deref(),
-                department: department.as_deref(),
+            let request = CreateStaffRequest {
+                username,
+                password,
+                role,
+                region_code: region,
+                department,
             };
-            let account = NewStaffAccount::parse(form, &settings.required_departments)
+            let account = NewStaffAccount::parse(&request, &settings.required_departments)
                 .map_err(|e| anyhow::anyhow!(e.describe()))?;
             db::run_migrations(&settings.database).await?;
             let pool = Db::connect(&settings.database, 1).await?;
@@ -185,13 +185,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 
 /// `yongjun export`: the same checks and writers as the API, recorded in the audit log
 /// under the operating-system user.
-async fn export(
-    kind: &str,
-    params: &ExportParams<'_>,
-    output: &std::path::Path,
-) -> anyhow::Result<()> {
+async fn export(kind: &str, query: &ExportQuery, output: &std::path::Path) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let plan = exports::plan(kind, params, None, &settings.admission_targets)
+    let plan = exports::plan(kind, query, None, &settings.admission_targets)
         .map_err(|e| anyhow::anyhow!(e.describe()))?;
     db::run_migrations(&settings.database).await?;
     let pool = Db::connect(&settings.database, 1).await?;

@@ -104,7 +104,8 @@ where
 
 /// The OpenAPI document the code describes (what `openapi.yaml` must equal).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let (_, spec) = register(App::new().into_utoipa_app()).split_for_parts();
+    let (_, mut spec) = register(App::new().into_utoipa_app()).split_for_parts();
+    http::contract::complete(&mut spec);
     spec
 }
 

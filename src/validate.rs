@@ -219,6 +219,18 @@ impl Fields {
         })
     }
 
+    /// The value `make` builds from the checked fields (`?` on each), or one 422
+    /// `validation_failed` listing every bad field. Reads as one struct literal where
+    /// [`Fields::finish`] would need the fields listed twice.
+    pub fn build<T>(self, make: impl FnOnce() -> Option<T>) -> AppResult<T> {
+        self.finish(Some(()))?;
+        make().ok_or_else(|| {
+            AppError::internal(anyhow::anyhow!(
+                "a field was left unparsed without an error"
+            ))
+        })
+    }
+
     /// Every error recorded (a row of an import is reported, not refused).
     pub fn into_errors(self) -> Vec<FieldError> {
         self.errors

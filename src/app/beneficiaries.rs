@@ -7,9 +7,7 @@ use crate::app::{invalidate, Listed, Page};
 use crate::cache::{keys, Cache};
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::beneficiaries::{
-    self, BeneficiaryChanges, BeneficiaryFilter, BeneficiaryRow, NewBeneficiary,
-};
+use crate::db::beneficiaries::{self, BeneficiaryChanges, BeneficiaryFilter, BeneficiaryRow};
 use crate::db::stored::join_list;
 use crate::db::{self, BeneficiaryId, Conn, Db};
 use crate::domain::beneficiary::{parse_honors, Category, Honor};
@@ -17,20 +15,26 @@ use crate::domain::id_number::IdNumber;
 use crate::domain::{Phone, RegionCode, Vocabulary};
 use crate::error::{is_unique_violation, AppError, AppResult, Code, FieldError};
 use crate::validate::Fields;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "张三明", "id_number": "11010519491231002X", "phone": "13812345678",
+    "category": "veteran", "honors": ["third_class_merit"], "region_code": "440303"}))]
 /// A beneficiary's fields as given (the API's body, a row of an import file).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct BeneficiaryForm<'a> {
-    pub name: Option<&'a str>,
-    pub id_number: Option<&'a str>,
-    pub phone: Option<&'a str>,
-    /// The code or the Chinese name.
-    pub category: Option<&'a str>,
-    /// A list, or one text split on `,` `，` `、` `;` `|`.
-    pub honors: &'a [String],
-    pub region_code: Option<&'a str>,
+pub struct CreateBeneficiaryRequest {
+    pub name: Option<String>,
+    /// 18-character resident ID (GB 11643), check character verified. Stored encrypted.
+    pub id_number: Option<String>,
+    pub phone: Option<String>,
+    pub category: Option<String>,
+    #[serde(default)]
+    pub honors: Vec<String>,
+    pub region_code: Option<String>,
+    /// Family categories may link to the primary beneficiary (the service member).
     pub primary_beneficiary_id: Option<BeneficiaryId>,
-    pub relation: Option<&'a str>,
+    /// e.g. 配偶, 子女, 父母.
+    pub relation: Option<String>,
 }
 
 /// A beneficiary's fields, checked.
@@ -53,45 +57,47 @@ pub fn parse_category(raw: &str) -> Result<Category, String> {
 
 impl BeneficiaryInput {
     /// Checks every field; the messages never repeat an ID number or a phone.
-    pub fn parse(form: BeneficiaryForm<'_>) -> Result<BeneficiaryInput, Vec<FieldError>> {
+    pub fn parse(form: &CreateBeneficiaryRequest) -> Result<BeneficiaryInput, Vec<FieldError>> {
         let mut f = Fields::new();
-        let name = f.text("name", form.name, 50);
-        let id_number = f.required("id_number", form.id_number, IdNumber::parse);
-        let phone = f.optional_str("phone", form.phone, Phone::parse);
-        let category = f.required_str("category", form.category, parse_category);
-        let honors = f.check("honors", parse_honors(form.honors));
-        let region = f.required("region_code", form.region_code, RegionCode::parse);
+        let name = f.text("name", form.name.as_deref(), 50);
+        let id_number = f.required("id_number", form.id_number.as_deref(), IdNumber::parse);
+        let phone = f.optional_str("phone", form.phone.as_deref(), Phone::parse);
+        let category = f.required_str("category", form.category.as_deref(), parse_category);
+        let honors = f.check("honors", parse_honors(&form.honors));
+        let region = f.required(
+            "region_code",
+            form.region_code.as_deref(),
+            RegionCode::parse,
+        );
         if form.primary_beneficiary_id.is_some() && category.is_some_and(|c| !c.is_family()) {
             f.error(
                 "primary_beneficiary_id",
                 "only family categories link to a primary beneficiary",
             );
         }
-        let relation = f.optional_text("relation", form.relation, 20);
-        match f.finish((name, id_number, phone, category, honors, region, relation)) {
-            Ok((name, id_number, phone, category, honors, region, relation)) => {
-                Ok(BeneficiaryInput {
-                    name,
-                    id_number,
-                    phone,
-                    category,
-                    honors,
-                    region,
-                    primary_beneficiary_id: form.primary_beneficiary_id,
-                    relation,
-                })
-            }
-            Err(error) => Err(error.errors),
-        }
+        let relation = f.optional_text("relation", form.relation.as_deref(), 20);
+        f.build(|| {
+            Some(BeneficiaryInput {
+                name: name?,
+                id_number: id_number?,
+                phone: phone?,
+                category: category?,
+                honors: honors?,
+                region: region?,
+                primary_beneficiary_id: form.primary_beneficiary_id,
+                relation: relation?,
+            })
+        })
+        .map_err(|error| error.errors)
     }
 
     pub fn honors_stored(&self) -> String {
         join_list(&self.honors.iter().map(|h| h.as_str()).collect::<Vec<_>>())
     }
 
-    pub fn to_new(&self, cipher: &DataCipher) -> anyhow::Result<NewBeneficiary> {
+    pub fn to_new(&self, cipher: &DataCipher) -> anyhow::Result<BeneficiaryRow> {
         let now = db::now();
-        Ok(NewBeneficiary {
+        Ok(BeneficiaryRow {
             id: BeneficiaryId::new(),
             name: self.name.clone(),
             id_number_enc: cipher.encrypt(self.id_number.expose())?,

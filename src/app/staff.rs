@@ -11,6 +11,8 @@ use crate::db::{self, auth_failures, Db, MerchantId, StaffUserId};
 use crate::domain::{Password, RegionCode, Role, Username};
 use crate::error::{is_unique_violation, AppError, AppResult, Code};
 use crate::validate::Fields;
+use serde::Deserialize;
+use utoipa::ToSchema;
 
 /// Failures per user name in this window before sign-in is refused.
 pub const LOGIN_MAX_FAILURES: i64 = 10;
@@ -28,25 +30,31 @@ pub struct NewStaffAccount {
     pub merchant_id: Option<MerchantId>,
 }
 
-/// What is asked for an office account, as given (the API's body, the command line).
-#[derive(Debug, Clone, Copy)]
-pub struct StaffAccountForm<'a> {
-    pub username: &'a str,
-    pub password: &'a str,
-    pub role: &'a str,
-    pub region_code: Option<&'a str>,
-    pub department: Option<&'a str>,
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"username": "luohu.reviewer", "password": "a long pass phrase",
+    "role": "reviewer", "region_code": "440303", "department": "civil_affairs"}))]
+/// An office account as asked for (the API's body, the command line).
+pub struct CreateStaffRequest {
+    pub username: String,
+    pub password: String,
+    /// `super_admin`, `region_admin`, `reviewer` or `auditor`. Merchant staff are
+    /// created under their merchant.
+    pub role: String,
+    /// Required for every role but `super_admin`.
+    pub region_code: Option<String>,
+    /// Required for `reviewer`: one of the configured departments.
+    pub department: Option<String>,
 }
 
 impl NewStaffAccount {
     /// An office account (any role but `merchant_staff`), every bad field reported.
-    pub fn parse(form: StaffAccountForm<'_>, departments: &[String]) -> AppResult<NewStaffAccount> {
+    pub fn parse(form: &CreateStaffRequest, departments: &[String]) -> AppResult<NewStaffAccount> {
         let mut f = Fields::new();
-        let username = f.check("username", Username::parse(form.username));
-        let password = f.check("password", Password::parse(form.password));
+        let username = f.check("username", Username::parse(&form.username));
+        let password = f.check("password", Password::parse(&form.password));
         let role = f.check(
             "role",
-            match Role::parse(form.role) {
+            match Role::parse(&form.role) {
                 Some(Role::MerchantStaff) => Err(
                     "merchant staff accounts are created with POST /api/v1/admin/merchants/{id}/staff",
                 ),
@@ -54,7 +62,7 @@ impl NewStaffAccount {
                 None => Err("must be one of super_admin, region_admin, reviewer, auditor"),
             },
         );
-        let region = match (role, form.region_code) {
+        let region = match (role, form.region_code.as_deref()) {
             (Some(Role::SuperAdmin), _) => Some(None),
             (_, Some(raw)) => f.check("region_code", RegionCode::parse(raw)).map(Some),
             (Some(_), None) => {
@@ -63,7 +71,7 @@ impl NewStaffAccount {
             }
             (None, None) => Some(None),
         };
-        let department = match (role, form.department) {
+        let department = match (role, form.department.as_deref()) {
             (Some(Role::Reviewer), Some(d)) if departments.iter().any(|r| r == d) => {
                 Some(Some(d.to_owned()))
             }
@@ -80,15 +88,15 @@ impl NewStaffAccount {
             }
             _ => Some(None),
         };
-        let (username, password, role, region, department) =
-            f.finish((username, password, role, region, department))?;
-        Ok(NewStaffAccount {
-            username,
-            password,
-            role,
-            region,
-            department,
-            merchant_id: None,
+        f.build(|| {
+            Some(NewStaffAccount {
+                username: username?,
+                password: password?,
+                role: role?,
+                region: region?,
+                department: department?,
+                merchant_id: None,
+            })
         })
     }
 
@@ -102,14 +110,15 @@ impl NewStaffAccount {
         let mut f = Fields::new();
         let username = f.check("username", Username::parse(username));
         let password = f.check("password", Password::parse(password));
-        let (username, password) = f.finish((username, password))?;
-        Ok(NewStaffAccount {
-            username,
-            password,
-            role: Role::MerchantStaff,
-            region: Some(region),
-            department: None,
-            merchant_id: Some(merchant),
+        f.build(|| {
+            Some(NewStaffAccount {
+                username: username?,
+                password: password?,
+                role: Role::MerchantStaff,
+                region: Some(region),
+                department: None,
+                merchant_id: Some(merchant),
+            })
         })
     }
 }

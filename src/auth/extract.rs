@@ -68,25 +68,26 @@ impl FromRequest for StaffUser {
     }
 }
 
-impl FromRequest for AdminUser {
-    type Error = AppError;
-    type Future = LocalFuture<AdminUser>;
+/// An extractor of a staff account of one kind: the signed-in account, then `$check`.
+macro_rules! staff_of_kind {
+    ($kind:ty, $check:path) => {
+        impl FromRequest for $kind {
+            type Error = AppError;
+            type Future = LocalFuture<$kind>;
 
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let staff = StaffUser::from_request(req, payload);
-        Box::pin(async move { AdminUser::try_from_staff(staff.await?) })
-    }
+            fn from_request(
+                req: &HttpRequest,
+                payload: &mut actix_web::dev::Payload,
+            ) -> Self::Future {
+                let staff = StaffUser::from_request(req, payload);
+                Box::pin(async move { $check(staff.await?) })
+            }
+        }
+    };
 }
 
-impl FromRequest for MerchantStaff {
-    type Error = AppError;
-    type Future = LocalFuture<MerchantStaff>;
-
-    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
-        let staff = StaffUser::from_request(req, payload);
-        Box::pin(async move { MerchantStaff::try_from_staff(staff.await?) })
-    }
-}
+staff_of_kind!(AdminUser, AdminUser::try_from_staff);
+staff_of_kind!(MerchantStaff, MerchantStaff::try_from_staff);
 
 impl FromRequest for Holder {
     type Error = AppError;

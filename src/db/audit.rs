@@ -115,26 +115,9 @@ pub async fn record_many(
     Ok(())
 }
 
+/// Records one entry, in the caller's transaction.
 pub async fn record(conn: &mut Conn<'_>, actor: &Actor, entry: AuditEntry<'_>) -> QueryResult<()> {
-    let row = NewAuditRow {
-        id: AuditId::new(),
-        actor_id: actor.id,
-        actor_label: &actor.label,
-        action: entry.action,
-        entity_type: entry.entity_type,
-        entity_id: &entry.entity_id,
-        region_code: entry.region_code,
-        before_status: entry.before_status,
-        after_status: entry.after_status,
-        reason: entry.reason,
-        details: entry.details.map(|d| d.to_string()),
-        created_at: super::now(),
-    };
-    with_conn!(conn, |c| diesel::insert_into(audit_log::table)
-        .values(&row)
-        .execute(c)
-        .await)?;
-    Ok(())
+    record_many(conn, actor, vec![entry]).await
 }
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]

@@ -14,7 +14,8 @@ use super::{BeneficiaryId, Conn};
 use crate::domain::beneficiary::{Category, Honor};
 use crate::with_conn;
 
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable)]
+/// A beneficiary as stored; also what is inserted.
+#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
 #[diesel(table_name = beneficiaries)]
 #[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
 pub struct BeneficiaryRow {
@@ -49,25 +50,6 @@ impl BeneficiaryRow {
     }
 }
 
-#[derive(Debug, Clone, diesel::Insertable)]
-#[diesel(table_name = beneficiaries)]
-pub struct NewBeneficiary {
-    pub id: BeneficiaryId,
-    pub name: String,
-    pub id_number_enc: String,
-    pub id_number_hash: String,
-    pub id_number_masked: String,
-    pub phone_enc: Option<String>,
-    pub phone_masked: Option<String>,
-    pub category: String,
-    pub honors: String,
-    pub region_code: String,
-    pub primary_beneficiary_id: Option<BeneficiaryId>,
-    pub relation: Option<String>,
-    pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
-}
-
 /// Columns an update may change; `None` leaves a column as it is.
 #[derive(Debug, Default, Clone, diesel::AsChangeset)]
 #[diesel(table_name = beneficiaries)]
@@ -83,7 +65,7 @@ pub struct BeneficiaryChanges {
     pub updated_at: Option<NaiveDateTime>,
 }
 
-pub async fn insert(conn: &mut Conn<'_>, new: &NewBeneficiary) -> QueryResult<BeneficiaryRow> {
+pub async fn insert(conn: &mut Conn<'_>, new: &BeneficiaryRow) -> QueryResult<BeneficiaryRow> {
     with_conn!(conn, |c| diesel::insert_into(beneficiaries::table)
         .values(new)
         .returning(BeneficiaryRow::as_returning())
@@ -92,7 +74,7 @@ pub async fn insert(conn: &mut Conn<'_>, new: &NewBeneficiary) -> QueryResult<Be
 }
 
 /// Inserts many rows in one statement (the bulk import).
-pub async fn insert_many(conn: &mut Conn<'_>, rows: &[NewBeneficiary]) -> QueryResult<usize> {
+pub async fn insert_many(conn: &mut Conn<'_>, rows: &[BeneficiaryRow]) -> QueryResult<usize> {
     if rows.is_empty() {
         return Ok(0);
     }

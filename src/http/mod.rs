@@ -2,6 +2,7 @@
 //! answers ([`json`]), the rendering of errors ([`problem`]), the request middleware
 //! ([`observe`]), paging, and the views several resources answer with ([`views`]).
 
+pub mod contract;
 pub mod json;
 pub mod observe;
 pub mod problem;
@@ -11,9 +12,17 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::{Listed, Page};
+use crate::error::AppResult;
+use crate::state::AppState;
 use crate::validate::Fields;
 
 pub use self::json::Json;
+
+/// What a handler reaches: the shared state.
+pub type State = actix_web::web::Data<AppState>;
+
+/// A JSON answer, or a problem.
+pub type Reply<T> = AppResult<actix_web::web::Json<T>>;
 
 /// `page` and `per_page` of every list.
 #[derive(Debug, Deserialize, IntoParams)]

@@ -2,7 +2,7 @@
 //! entry, and a merchant as an office sees it.
 
 use chrono::NaiveDate;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::utc;
@@ -15,6 +15,15 @@ use crate::db::stored::split_list;
 use crate::db::{AuditId, MerchantId, ObjectionId, OfferId, ReviewId, StaffUserId, Stored};
 use crate::domain::merchant::MerchantStatus;
 use crate::domain::{china_today, phone};
+
+// ---------- requests ----------
+
+/// Why a change is made: kept in the audit log (required where the operation says so).
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[schema(example = json!({"reason": "市场监管部门核查发现虚假宣传记录"}))]
+pub struct ReasonRequest {
+    pub reason: Option<String>,
+}
 
 // ---------- offers ----------
 

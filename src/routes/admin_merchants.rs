@@ -2,7 +2,11 @@
 //! accounts, the emergency roster and the exit-review decision. Decisions of admission
 //! and exit are in `routes::admission`.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -14,8 +18,7 @@ use crate::domain::merchant::{EmergencyCapability, MerchantCategory, MerchantSta
 use crate::domain::oversight::ExitReviewDecision;
 use crate::error::AppResult;
 use crate::http::views::{MerchantDetail, MerchantSummary, StaffView};
-use crate::http::{Json, Paged};
-use crate::state::AppState;
+use crate::http::{Json, Paged, Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -47,14 +50,13 @@ pub struct AdminMerchantQuery {
             "contact_name": "李明", "contact_phone_masked": "138****5678", "notice_ends_at": "2026-11-29T08:00:00Z",
             "agreement_end": "2029-11-30", "badge_no": "YJ-440303-2026-00001", "created_at": "2026-11-20T02:15:00Z",
             "updated_at": "2026-12-01T01:00:00Z", "admitted_at": "2026-12-01T01:00:00Z", "exit_review": null}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/merchants")]
 pub async fn list_merchants(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<AdminMerchantQuery>,
-) -> AppResult<web::Json<Paged<MerchantSummary>>> {
+    query: Query<AdminMerchantQuery>,
+) -> Reply<Paged<MerchantSummary>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let status = f.optional_vocab::<MerchantStatus>("status", query.status.as_deref());
@@ -85,10 +87,10 @@ pub async fn list_merchants(
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found` (also outside your region)")))]
 #[get("/admin/merchants/{id}")]
 pub async fn get_merchant(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
-) -> AppResult<web::Json<MerchantDetail>> {
+    id: Path<MerchantId>,
+) -> Reply<MerchantDetail> {
     let file = merchants::get(&state.db, &state.policy, &admin, *id).await?;
     Ok(web::Json(file.into()))
 }
@@ -105,14 +107,13 @@ pub struct MerchantStaffRequest {
 #[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = MerchantStaffRequest,
     security(("staff" = [])), responses(
     (status = 201, body = StaffView),
-    (status = 409, body = crate::error::Problem, description = "`username_taken`, `merchant_closed`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`username_taken`, `merchant_closed`")))]
 #[post("/admin/merchants/{id}/staff")]
 #[tracing::instrument(name = "create_merchant_staff", skip_all, fields(merchant_id = %id))]
 pub async fn create_staff(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
+    id: Path<MerchantId>,
     body: Json<MerchantStaffRequest>,
 ) -> AppResult<HttpResponse> {
     let row =
@@ -162,14 +163,13 @@ pub struct RosterEntry {
             "region_code": "440303", "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431, "longitude": 114.1182,
             "contact_name": "李明", "contact_phone": "13812345678", "emergency_capabilities": ["medical", "supplies"],
             "badge_no": "YJ-440303-2026-00001"}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/emergency-roster")]
 pub async fn emergency_roster(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<RosterQuery>,
-) -> AppResult<web::Json<Paged<RosterEntry>>> {
+    query: Query<RosterQuery>,
+) -> Reply<Paged<RosterEntry>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let capability =
@@ -209,16 +209,15 @@ pub struct ExitReviewRequest {
     (status = 200, body = MerchantDetail),
     (status = 403, body = crate::error::Problem, description = "`forbidden`: region or super admins only"),
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found` (also outside your region)"),
-    (status = 409, body = crate::error::Problem, description = "`not_flagged` (with `exit_review_cleared_at`, the last decision, or null): nothing to decide; `invalid_transition` (with `current_status`)"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`not_flagged` (with `exit_review_cleared_at`, the last decision, or null): nothing to decide; `invalid_transition` (with `current_status`)")))]
 #[post("/admin/merchants/{id}/exit-review")]
 #[tracing::instrument(name = "exit_review", skip_all, fields(merchant_id = %id))]
 pub async fn exit_review(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
+    id: Path<MerchantId>,
     body: Json<ExitReviewRequest>,
-) -> AppResult<web::Json<MerchantDetail>> {
+) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
     let decision = f.vocab::<ExitReviewDecision>("decision", body.decision.as_deref());
     let reason = f.text("reason", body.reason.as_deref(), 2000);

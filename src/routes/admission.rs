@@ -2,7 +2,11 @@
 //! into public notice, objections, activation with the agreement, suspension,
 //! reinstatement and revocation. The use cases are `app::merchants::admission`.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{
+    post,
+    web::{self, Path},
+    HttpResponse,
+};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -13,8 +17,8 @@ use crate::db::{MerchantId, ObjectionId};
 use crate::domain::china_today;
 use crate::domain::merchant::{Action, ObjectionOutcome, Verdict};
 use crate::error::AppResult;
-use crate::http::views::MerchantDetail;
-use crate::http::Json;
+use crate::http::views::{MerchantDetail, ReasonRequest};
+use crate::http::{Json, Reply, State};
 use crate::state::AppState;
 use crate::validate::Fields;
 
@@ -35,14 +39,13 @@ pub struct ReviewRequest {
     (status = 201, body = MerchantDetail),
     (status = 403, body = crate::error::Problem, description = "`forbidden`, `wrong_department`"),
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found`"),
-    (status = 409, body = crate::error::Problem, description = "`invalid_transition`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`invalid_transition`")))]
 #[post("/admin/merchants/{id}/reviews")]
 #[tracing::instrument(name = "record_review", skip_all, fields(merchant_id = %id))]
 pub async fn record_review(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
+    id: Path<MerchantId>,
     body: Json<ReviewRequest>,
 ) -> AppResult<HttpResponse> {
     let departments = &state.policy.required_departments;
@@ -83,24 +86,17 @@ pub struct ApproveRequest {
 #[post("/admin/merchants/{id}/approve")]
 #[tracing::instrument(name = "approve_merchant", skip_all, fields(merchant_id = %id))]
 pub async fn approve(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
+    id: Path<MerchantId>,
     body: Json<ApproveRequest>,
-) -> AppResult<web::Json<MerchantDetail>> {
+) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
     let comment = f.optional_text("comment", body.comment.as_deref(), 2000);
     let comment = f.finish(comment)?;
     let file =
         admission::approve(&state.db, &state.cache, &state.policy, &admin, *id, comment).await?;
     Ok(web::Json(file.into()))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "市场监管部门核查发现虚假宣传记录"}))]
-pub struct ReasonRequest {
-    /// Why; required, and kept in the audit log.
-    pub reason: Option<String>,
 }
 
 /// Shared by reject, suspend, reinstate and revoke: a reason, a legal transition.
@@ -110,7 +106,7 @@ async fn decide(
     id: MerchantId,
     action: Action,
     body: &ReasonRequest,
-) -> AppResult<web::Json<MerchantDetail>> {
+) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
     let reason = f.text("reason", body.reason.as_deref(), 2000);
     let reason = f.finish(reason)?;
@@ -139,11 +135,11 @@ macro_rules! reason_route {
         #[post($path)]
         #[tracing::instrument(name = $name, skip_all, fields(merchant_id = %id))]
         pub async fn $fn_name(
-            state: web::Data<AppState>,
+            state: State,
             admin: AdminUser,
-            id: web::Path<MerchantId>,
+            id: Path<MerchantId>,
             body: Json<ReasonRequest>,
-        ) -> AppResult<web::Json<MerchantDetail>> {
+        ) -> Reply<MerchantDetail> {
             decide(&state, &admin, *id, $action, &body).await
         }
     };
@@ -195,11 +191,11 @@ pub struct ResolveObjectionRequest {
 #[post("/admin/merchants/{id}/objections/{objection_id}/resolve")]
 #[tracing::instrument(name = "resolve_objection", skip_all)]
 pub async fn resolve_objection(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    path: web::Path<(MerchantId, ObjectionId)>,
+    path: Path<(MerchantId, ObjectionId)>,
     body: Json<ResolveObjectionRequest>,
-) -> AppResult<web::Json<MerchantDetail>> {
+) -> Reply<MerchantDetail> {
     let (id, objection_id) = path.into_inner();
     let mut f = Fields::new();
     let outcome = f.vocab::<ObjectionOutcome>("outcome", body.outcome.as_deref());
@@ -234,16 +230,15 @@ pub struct ActivateRequest {
 #[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
     security(("staff" = [])), responses(
     (status = 200, body = MerchantDetail),
-    (status = 409, body = crate::error::Problem, description = "`notice_period_running` (with `notice_ends_at`), `objections_open`, `invalid_transition`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`notice_period_running` (with `notice_ends_at`), `objections_open`, `invalid_transition`")))]
 #[post("/admin/merchants/{id}/activate")]
 #[tracing::instrument(name = "activate_merchant", skip_all, fields(merchant_id = %id))]
 pub async fn activate(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
+    id: Path<MerchantId>,
     body: Json<ActivateRequest>,
-) -> AppResult<web::Json<MerchantDetail>> {
+) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
     let number = f.text("agreement_no", body.agreement_no.as_deref(), 64);
     let start = body.agreement_start;

@@ -1,27 +1,15 @@
 //! The audit log, for offices and auditors. The use case is `app::oversight::audit_log`.
 
-use actix_web::{get, web};
-use serde::Deserialize;
-use utoipa::IntoParams;
+use actix_web::{
+    get,
+    web::{self, Query},
+};
 
 use crate::app::identity::AdminUser;
-use crate::app::oversight::{self, AuditQuery as Query};
-use crate::error::AppResult;
+use crate::app::oversight::{self, AuditQuery};
 use crate::http::views::AuditView;
-use crate::http::Paged;
-use crate::state::AppState;
+use crate::http::{Paged, Reply, State};
 use crate::validate::Fields;
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct AuditQuery {
-    /// `merchant`, `staff_user`, …
-    pub entity_type: Option<String>,
-    pub entity_id: Option<String>,
-    /// The acting user name (or `public`, `system`).
-    pub actor: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
-}
 
 /// Every recorded change, newest first: who, what, before and after, why, when. Region
 /// staff see their region's entries.
@@ -39,18 +27,13 @@ pub struct AuditQuery {
         "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/audit-log")]
 pub async fn audit_log(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<AuditQuery>,
-) -> AppResult<web::Json<Paged<AuditView>>> {
+    query: Query<AuditQuery>,
+) -> Reply<Paged<AuditView>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let page = f.finish(page)?;
-    let search = Query {
-        entity_type: query.entity_type.as_deref(),
-        entity_id: query.entity_id.as_deref(),
-        actor: query.actor.as_deref(),
-    };
-    let listed = oversight::audit_log(&state.db, &admin, search, page).await?;
+    let listed = oversight::audit_log(&state.db, &admin, &query, page).await?;
     Ok(web::Json(Paged::of(page, listed, AuditView::from)))
 }

@@ -6,9 +6,7 @@ use utoipa::ToSchema;
 
 use crate::app::staff;
 use crate::domain::Role;
-use crate::error::AppResult;
-use crate::http::Json;
-use crate::state::AppState;
+use crate::http::{Json, Reply, State};
 
 #[derive(Deserialize, ToSchema)]
 #[schema(example = json!({"username": "admin", "password": "correct horse battery"}))]
@@ -36,10 +34,7 @@ pub struct LoginResponse {
     (status = 429, body = crate::error::Problem, description = "`too_many_attempts`")))]
 #[post("/auth/login")]
 #[tracing::instrument(name = "login", skip_all)]
-pub async fn login(
-    state: web::Data<AppState>,
-    body: Json<LoginRequest>,
-) -> AppResult<web::Json<LoginResponse>> {
+pub async fn login(state: State, body: Json<LoginRequest>) -> Reply<LoginResponse> {
     let LoginRequest { username, password } = body.0;
     let session = staff::login(
         &state.db,

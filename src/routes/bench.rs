@@ -5,7 +5,7 @@
 
 use actix_web::web;
 
-use crate::state::AppState;
+use crate::http::State;
 
 pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.route("/bench/hello", web::get().to(hello))
@@ -21,10 +21,7 @@ struct Token {
     token: String,
 }
 
-async fn reference(
-    state: web::Data<AppState>,
-    body: web::Json<Token>,
-) -> web::Json<serde_json::Value> {
+async fn reference(state: State, body: web::Json<Token>) -> web::Json<serde_json::Value> {
     let valid = match state.keys.qr.verify(&body.token) {
         Ok(claims) => state
             .cache

@@ -1,12 +1,17 @@
 //! The beneficiary registry (优抚对象名录): protected personal data, scoped by region.
 //! The use cases are `app::beneficiaries` and `app::import`.
 
-use actix_web::{get, patch, post, web, HttpResponse};
+use actix_web::{
+    get, patch, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::beneficiaries::{
-    self, parse_category, BeneficiaryForm, BeneficiaryInput, BeneficiaryUpdate, RegistryQuery,
+    self, parse_category, BeneficiaryInput, BeneficiaryUpdate, CreateBeneficiaryRequest,
+    RegistryQuery,
 };
 use crate::app::identity::AdminUser;
 use crate::app::import::{self as importer, ImportReport, Mode};
@@ -16,8 +21,7 @@ use crate::domain::beneficiary::parse_honors;
 use crate::domain::id_number::IdNumber;
 use crate::domain::{Phone, RegionCode};
 use crate::error::{AppError, AppResult, Code};
-use crate::http::{utc, Json, Paged};
-use crate::state::AppState;
+use crate::http::{utc, Json, Paged, Reply, State};
 use crate::validate::Fields;
 
 /// A beneficiary as the office sees it: ID number and phone masked, always.
@@ -58,49 +62,20 @@ impl From<&BeneficiaryRow> for BeneficiaryView {
     }
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"name": "张三明", "id_number": "11010519491231002X", "phone": "13812345678",
-    "category": "veteran", "honors": ["third_class_merit"], "region_code": "440303"}))]
-pub struct CreateBeneficiaryRequest {
-    pub name: Option<String>,
-    /// 18-character resident ID (GB 11643), check character verified. Stored encrypted.
-    pub id_number: Option<String>,
-    pub phone: Option<String>,
-    pub category: Option<String>,
-    #[serde(default)]
-    pub honors: Vec<String>,
-    pub region_code: Option<String>,
-    /// Family categories may link to the primary beneficiary (the service member).
-    pub primary_beneficiary_id: Option<BeneficiaryId>,
-    /// e.g. 配偶, 子女, 父母.
-    pub relation: Option<String>,
-}
-
 /// Registers a beneficiary. The ID number is validated by its check character, stored
 /// encrypted with a keyed hash for look-up, and never shown again unmasked.
 #[utoipa::path(tag = "beneficiaries", request_body = CreateBeneficiaryRequest, security(("staff" = [])), responses(
     (status = 201, body = BeneficiaryView),
     (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`"),
-    (status = 409, body = crate::error::Problem, description = "`duplicate_beneficiary`: this ID number is registered"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`duplicate_beneficiary`: this ID number is registered")))]
 #[post("/admin/beneficiaries")]
 #[tracing::instrument(name = "create_beneficiary", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
     body: Json<CreateBeneficiaryRequest>,
 ) -> AppResult<HttpResponse> {
-    let form = BeneficiaryForm {
-        name: body.name.as_deref(),
-        id_number: body.id_number.as_deref(),
-        phone: body.phone.as_deref(),
-        category: body.category.as_deref(),
-        honors: &body.honors,
-        region_code: body.region_code.as_deref(),
-        primary_beneficiary_id: body.primary_beneficiary_id,
-        relation: body.relation.as_deref(),
-    };
-    let input = BeneficiaryInput::parse(form).map_err(AppError::validation)?;
+    let input = BeneficiaryInput::parse(&body).map_err(AppError::validation)?;
     let row = beneficiaries::create(&state.db, &state.keys.cipher, &admin, input).await?;
     Ok(HttpResponse::Created().json(BeneficiaryView::from(&row)))
 }
@@ -129,14 +104,13 @@ pub struct BeneficiaryQuery {
             "phone_masked": "136****2468", "category": "active_duty", "honors": ["second_class_merit"],
             "region_code": "440303", "primary_beneficiary_id": null, "relation": null,
             "created_at": "2026-11-22T08:04:00Z", "updated_at": "2026-11-22T08:04:00Z"}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/beneficiaries")]
 pub async fn list(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<BeneficiaryQuery>,
-) -> AppResult<web::Json<Paged<BeneficiaryView>>> {
+    query: Query<BeneficiaryQuery>,
+) -> Reply<Paged<BeneficiaryView>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let region = f.region("region", query.region.as_deref());
@@ -166,10 +140,10 @@ pub async fn list(
     (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`")))]
 #[get("/admin/beneficiaries/{id}")]
 pub async fn get(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<BeneficiaryId>,
-) -> AppResult<web::Json<BeneficiaryView>> {
+    id: Path<BeneficiaryId>,
+) -> Reply<BeneficiaryView> {
     let row = beneficiaries::get(&state.db, &admin, *id).await?;
     Ok(web::Json(BeneficiaryView::from(&row)))
 }
@@ -257,16 +231,15 @@ impl UpdateBeneficiaryRequest {
 #[utoipa::path(tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), request_body = UpdateBeneficiaryRequest,
     security(("staff" = [])), responses(
     (status = 200, body = BeneficiaryView),
-    (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`")))]
 #[patch("/admin/beneficiaries/{id}")]
 #[tracing::instrument(name = "update_beneficiary", skip_all)]
 pub async fn update(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<BeneficiaryId>,
+    id: Path<BeneficiaryId>,
     body: Json<UpdateBeneficiaryRequest>,
-) -> AppResult<web::Json<BeneficiaryView>> {
+) -> Reply<BeneficiaryView> {
     let change = body.parse()?;
     let row = beneficiaries::update(
         &state.db,
@@ -315,11 +288,11 @@ pub struct ImportUpload {
 #[post("/admin/beneficiaries/import")]
 #[tracing::instrument(name = "import_beneficiaries", skip_all)]
 pub async fn import(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<ImportQuery>,
+    query: Query<ImportQuery>,
     mut form: actix_multipart::Multipart,
-) -> AppResult<web::Json<ImportReport>> {
+) -> Reply<ImportReport> {
     use futures_util::StreamExt;
     let unreadable = |e: actix_multipart::MultipartError| {
         AppError::bad_request(Code::InvalidMultipart, format!("unreadable form: {e}"))

@@ -1,7 +1,11 @@
 //! Card products (卡种) and cards (优待卡): issue, suspend, reinstate, revoke, reissue.
 //! The use cases are `app::cards`.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -11,7 +15,8 @@ use crate::db::cards::{CardRow, ProductRow};
 use crate::db::{self, BeneficiaryId, CardId, Stored};
 use crate::domain::beneficiary::{CardAction, CardStatus};
 use crate::error::AppResult;
-use crate::http::{utc, Json, Paged};
+use crate::http::views::ReasonRequest;
+use crate::http::{utc, Json, Paged, Reply, State};
 use crate::state::AppState;
 use crate::validate::Fields;
 
@@ -40,10 +45,7 @@ impl From<ProductRow> for ProductView {
 /// The card products (卡种): general, medical, grain, book, and any added.
 #[utoipa::path(tag = "cards", security(("staff" = [])), responses((status = 200, body = Vec<ProductView>)))]
 #[get("/admin/card-products")]
-pub async fn list_products(
-    state: web::Data<AppState>,
-    admin: AdminUser,
-) -> AppResult<web::Json<Vec<ProductView>>> {
+pub async fn list_products(state: State, admin: AdminUser) -> Reply<Vec<ProductView>> {
     let rows = cards::products(&state.db, &admin).await?;
     Ok(web::Json(rows.into_iter().map(ProductView::from).collect()))
 }
@@ -62,11 +64,10 @@ pub struct CreateProductRequest {
 /// Adds a card product (super administrators: products are national configuration).
 #[utoipa::path(tag = "cards", request_body = CreateProductRequest, security(("staff" = [])), responses(
     (status = 201, body = ProductView),
-    (status = 409, body = crate::error::Problem, description = "`product_exists`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`product_exists`")))]
 #[post("/admin/card-products")]
 pub async fn create_product(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
     body: Json<CreateProductRequest>,
 ) -> AppResult<HttpResponse> {
@@ -185,14 +186,13 @@ pub struct IssueCardRequest {
     security(("staff" = [])), responses(
     (status = 201, body = IssuedCardView),
     (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`"),
-    (status = 409, body = crate::error::Problem, description = "`card_exists`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`card_exists`")))]
 #[post("/admin/beneficiaries/{id}/cards")]
 #[tracing::instrument(name = "issue_card", skip_all)]
 pub async fn issue(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<BeneficiaryId>,
+    id: Path<BeneficiaryId>,
     body: Json<IssueCardRequest>,
 ) -> AppResult<HttpResponse> {
     let product = body.product.as_deref().unwrap_or_default();
@@ -233,10 +233,10 @@ pub struct CardQuery {
         "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/cards")]
 pub async fn list(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<CardQuery>,
-) -> AppResult<web::Json<Paged<CardView>>> {
+    query: Query<CardQuery>,
+) -> Reply<Paged<CardView>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let status = f.optional_vocab::<CardStatus>("status", query.status.as_deref());
@@ -261,20 +261,9 @@ pub async fn list(
     (status = 200, body = CardView),
     (status = 404, body = crate::error::Problem, description = "`card_not_found`")))]
 #[get("/admin/cards/{id}")]
-pub async fn get(
-    state: web::Data<AppState>,
-    admin: AdminUser,
-    id: web::Path<CardId>,
-) -> AppResult<web::Json<CardView>> {
+pub async fn get(state: State, admin: AdminUser, id: Path<CardId>) -> Reply<CardView> {
     let card = cards::get(&state.db, &admin, *id).await?;
     Ok(web::Json(CardView::of(&card)?))
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "持卡人报失"}))]
-pub struct CardReasonRequest {
-    /// Why; required, and kept in the audit log.
-    pub reason: Option<String>,
 }
 
 async fn act(
@@ -282,7 +271,7 @@ async fn act(
     admin: &AdminUser,
     id: CardId,
     action: CardAction,
-    body: &CardReasonRequest,
+    body: &ReasonRequest,
 ) -> AppResult<(CardRow, Option<IssuedCard>)> {
     let mut f = Fields::new();
     let reason = f.text("reason", body.reason.as_deref(), 2000);
@@ -302,7 +291,7 @@ async fn act(
 macro_rules! card_route {
     ($fn_name:ident, $path:literal, $action:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = CardReasonRequest,
+        #[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
             security(("staff" = [])), responses(
             (status = 200, body = CardView),
             (status = 404, body = crate::error::Problem, description = "`card_not_found`"),
@@ -310,11 +299,11 @@ macro_rules! card_route {
             (status = 422, body = crate::error::Problem, description = "`validation_failed`: reason is required")))]
         #[post($path)]
         pub async fn $fn_name(
-            state: web::Data<AppState>,
+            state: State,
             admin: AdminUser,
-            id: web::Path<CardId>,
-            body: Json<CardReasonRequest>,
-        ) -> AppResult<web::Json<CardView>> {
+            id: Path<CardId>,
+            body: Json<ReasonRequest>,
+        ) -> Reply<CardView> {
             let (card, _) = act(&state, &admin, *id, $action, &body).await?;
             Ok(web::Json(CardView::of(&card)?))
         }
@@ -342,17 +331,17 @@ card_route!(
 
 /// Reissues a card (lost phone, damaged card): the old card is revoked and a new card
 /// with a new number and activation code replaces it.
-#[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = CardReasonRequest,
+#[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
     security(("staff" = [])), responses(
     (status = 201, body = IssuedCardView),
     (status = 404, body = crate::error::Problem, description = "`card_not_found`"),
     (status = 409, body = crate::error::Problem, description = "`invalid_transition`")))]
 #[post("/admin/cards/{id}/reissue")]
 pub async fn reissue(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<CardId>,
-    body: Json<CardReasonRequest>,
+    id: Path<CardId>,
+    body: Json<ReasonRequest>,
 ) -> AppResult<HttpResponse> {
     let (_, issued) = act(&state, &admin, *id, CardAction::Reissue, &body).await?;
     let issued = issued.ok_or_else(|| {

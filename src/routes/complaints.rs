@@ -2,7 +2,11 @@
 //! last 90 days; offices read and resolve them. The use cases are
 //! `app::oversight::complaints`.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,8 +16,7 @@ use crate::db::complaints::ComplaintId;
 use crate::db::{MerchantId, RedemptionId, StaffUserId};
 use crate::domain::oversight::{ComplaintOutcome, ComplaintStatus};
 use crate::error::AppResult;
-use crate::http::{utc, Json, Paged};
-use crate::state::AppState;
+use crate::http::{utc, Json, Paged, Reply, State};
 use crate::validate::Fields;
 
 // ---------- views ----------
@@ -134,7 +137,7 @@ pub struct ComplaintRequest {
 #[post("/holder/complaints")]
 #[tracing::instrument(name = "file_complaint", skip_all)]
 pub async fn file_complaint(
-    state: web::Data<AppState>,
+    state: State,
     holder: Holder,
     body: Json<ComplaintRequest>,
 ) -> AppResult<HttpResponse> {
@@ -205,14 +208,13 @@ pub struct ComplaintQuery {
             "content": "出示优待卡后店员拒绝给予九折优惠", "status": "open", "outcome": null,
             "resolution_comment": null, "resolved_by": null, "resolved_at": null,
             "created_at": "2026-12-05T06:00:00Z"}],
-        "total": 1, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/admin/complaints")]
 pub async fn list_complaints(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<ComplaintQuery>,
-) -> AppResult<web::Json<Paged<ComplaintView>>> {
+    query: Query<ComplaintQuery>,
+) -> Reply<Paged<ComplaintView>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let status = f.optional_vocab::<ComplaintStatus>("status", query.status.as_deref());
@@ -241,16 +243,15 @@ pub struct ResolveComplaintRequest {
     (status = 200, body = ComplaintView),
     (status = 403, body = crate::error::Problem, description = "`read_only_role`"),
     (status = 404, body = crate::error::Problem, description = "`complaint_not_found` (also outside your region)"),
-    (status = 409, body = crate::error::Problem, description = "`complaint_resolved` (with `outcome`)"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`complaint_resolved` (with `outcome`)")))]
 #[post("/admin/complaints/{id}/resolve")]
 #[tracing::instrument(name = "resolve_complaint", skip_all, fields(complaint_id = %id))]
 pub async fn resolve_complaint(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<ComplaintId>,
+    id: Path<ComplaintId>,
     body: Json<ResolveComplaintRequest>,
-) -> AppResult<web::Json<ComplaintView>> {
+) -> Reply<ComplaintView> {
     let mut f = Fields::new();
     let outcome = f.vocab::<ComplaintOutcome>("outcome", body.outcome.as_deref());
     let comment = f.text("comment", body.comment.as_deref(), 2000);

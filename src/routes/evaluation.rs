@@ -2,7 +2,10 @@
 //! said of it, its last spot check and its exit-review flag. The use case is
 //! `app::oversight::evaluate`.
 
-use actix_web::{get, web};
+use actix_web::{
+    get,
+    web::{self, Path, Query},
+};
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -13,10 +16,9 @@ use crate::db::inspections::InspectionId;
 use crate::db::MerchantId;
 use crate::domain::china_today;
 use crate::domain::merchant::MerchantStatus;
-use crate::error::{AppError, AppResult};
-use crate::http::utc;
+use crate::error::AppError;
 use crate::http::views::ExitReviewView;
-use crate::state::AppState;
+use crate::http::{utc, Reply, State};
 use crate::validate::Fields;
 
 /// Days the default window covers, today included.
@@ -82,11 +84,11 @@ pub struct MerchantEvaluation {
     (status = 422, body = crate::error::Problem, description = "`validation_failed`: dates, `from` after `to`")))]
 #[get("/admin/merchants/{id}/evaluation")]
 pub async fn evaluation(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<MerchantId>,
-    query: web::Query<EvaluationQuery>,
-) -> AppResult<web::Json<MerchantEvaluation>> {
+    id: Path<MerchantId>,
+    query: Query<EvaluationQuery>,
+) -> Reply<MerchantEvaluation> {
     let mut f = Fields::new();
     let from = f.date("from", query.from.as_deref());
     let to = f.date("to", query.to.as_deref());

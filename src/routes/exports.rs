@@ -4,30 +4,17 @@
 
 use actix_web::http::header;
 use actix_web::web::Bytes;
-use actix_web::{get, web, HttpResponse};
-use serde::Deserialize;
+use actix_web::{
+    get,
+    web::{Path, Query},
+    HttpResponse,
+};
 use tokio::sync::mpsc;
-use utoipa::IntoParams;
 
-use crate::app::exports::{self, ExportFormat, ExportParams};
+use crate::app::exports::{self, ExportFormat, ExportQuery};
 use crate::app::identity::AdminUser;
 use crate::error::{AppError, AppResult};
-use crate::state::AppState;
-
-#[derive(Debug, Default, Deserialize, IntoParams)]
-pub struct ExportQuery {
-    /// `xlsx` (default) or `csv`.
-    pub format: Option<String>,
-    /// A region code (its whole subtree); default: the caller's region. Must lie inside
-    /// the caller's region.
-    pub region: Option<String>,
-    /// First day, `YYYY-MM-DD`, China time, inclusive: of the redemption time, or of
-    /// registration for merchants and beneficiaries. Default: no limit (for `stats`,
-    /// 1 January of this year).
-    pub from: Option<String>,
-    /// Last day, inclusive. Default: no limit (for `stats`, today).
-    pub to: Option<String>,
-}
+use crate::http::State;
 
 /// Reads a finished file in 64 KiB chunks; the temporary file is deleted when the
 /// response ends (or is dropped).
@@ -88,23 +75,12 @@ fn file_stream(
 #[get("/admin/exports/{kind}")]
 #[tracing::instrument(name = "export", skip_all, fields(kind = %kind))]
 pub async fn export(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    kind: web::Path<String>,
-    query: web::Query<ExportQuery>,
+    kind: Path<String>,
+    query: Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    let params = ExportParams {
-        format: query.format.as_deref(),
-        region: query.region.as_deref(),
-        from: query.from.as_deref(),
-        to: query.to.as_deref(),
-    };
-    let plan = exports::plan(
-        &kind,
-        &params,
-        Some(&admin),
-        &state.policy.admission_targets,
-    )?;
+    let plan = exports::plan(&kind, &query, Some(&admin), &state.policy.admission_targets)?;
     let mut pooled = state.db.get().await?;
     exports::record(&mut pooled.conn(), &admin.actor(), &plan).await?;
     let disposition = exports::content_disposition(&plan.file_name(), plan.format);

@@ -4,7 +4,7 @@ use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::state::AppState;
+use crate::http::State;
 
 #[derive(Serialize, ToSchema)]
 #[schema(example = json!({"status": "ok"}))]
@@ -41,7 +41,7 @@ pub async fn healthz() -> web::Json<Health> {
     (status = 200, body = Readiness),
     (status = 503, body = Readiness, description = "a dependency is out of reach")))]
 #[get("/readyz")]
-pub async fn readyz(state: web::Data<AppState>) -> HttpResponse {
+pub async fn readyz(state: State) -> HttpResponse {
     let (database, cache) = tokio::join!(state.db.ping(), state.cache.ping());
     let ready = database.is_ok() && cache.is_ok();
     let body = Readiness {
@@ -69,7 +69,7 @@ yongjun_dependency_state{name=\"cache_up\"} 1\n\
 yongjun_dependency_state{name=\"db_pool_available\"} 14\n\
 yongjun_dependency_state{name=\"db_pool_size\"} 16\n")))]
 #[get("/metrics")]
-pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
+pub async fn metrics(state: State) -> HttpResponse {
     let text = state.metrics.render(&state.db, &state.cache).await;
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
@@ -80,7 +80,7 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/yaml", body = String,
     example = "openapi: 3.1.0\ninfo:\n  title: Yongjun (拥军) API\n  version: 1.0.0\npaths:\n  /healthz:\n    get:\n      tags:\n      - operations\n      operationId: healthz\n")))]
 #[get("/openapi.yaml")]
-pub async fn openapi_yaml(state: web::Data<AppState>) -> HttpResponse {
+pub async fn openapi_yaml(state: State) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/yaml")
         .body(state.openapi_yaml.clone())

@@ -8,9 +8,7 @@ use crate::app::holders;
 use crate::app::identity::Holder;
 use crate::auth::tokens::TokenPair;
 use crate::db;
-use crate::error::AppResult;
-use crate::http::{utc, Json};
-use crate::state::AppState;
+use crate::http::{utc, Json, Reply, State};
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[schema(example = json!({"card_no": "8860123456789017", "activation_code": "K7M2Q9XH4P"}))]
@@ -49,10 +47,7 @@ impl From<TokenPair> for HolderTokensView {
     (status = 429, body = crate::error::Problem, description = "`too_many_attempts`")))]
 #[post("/holder/activate")]
 #[tracing::instrument(name = "activate_card", skip_all)]
-pub async fn activate(
-    state: web::Data<AppState>,
-    body: Json<ActivateRequest>,
-) -> AppResult<web::Json<HolderTokensView>> {
+pub async fn activate(state: State, body: Json<ActivateRequest>) -> Reply<HolderTokensView> {
     let pair = holders::activate(
         &state.db,
         &state.keys.cipher,
@@ -75,10 +70,7 @@ pub struct RefreshRequest {
     (status = 200, body = HolderTokensView),
     (status = 401, body = crate::error::Problem, description = "`invalid_refresh_token`, `token_revoked` (card not active)")))]
 #[post("/holder/token/refresh")]
-pub async fn refresh(
-    state: web::Data<AppState>,
-    body: Json<RefreshRequest>,
-) -> AppResult<web::Json<HolderTokensView>> {
+pub async fn refresh(state: State, body: Json<RefreshRequest>) -> Reply<HolderTokensView> {
     let pair = holders::refresh(&state.db, &state.keys.holder_tokens, &body.refresh_token).await?;
     Ok(web::Json(pair.into()))
 }
@@ -106,10 +98,7 @@ pub struct HolderCard {
     (status = 200, body = HolderCard),
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`")))]
 #[get("/holder/card")]
-pub async fn holder_card(
-    state: web::Data<AppState>,
-    holder: Holder,
-) -> AppResult<web::Json<HolderCard>> {
+pub async fn holder_card(state: State, holder: Holder) -> Reply<HolderCard> {
     let beneficiary = holders::beneficiary(&state.db, &holder).await?;
     Ok(web::Json(HolderCard {
         card_no: holder.card.card_no.clone(),

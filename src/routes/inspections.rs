@@ -4,7 +4,11 @@
 
 use std::collections::HashSet;
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -16,8 +20,7 @@ use crate::db::inspections::InspectionId;
 use crate::db::MerchantId;
 use crate::domain::oversight::InspectionOutcome;
 use crate::error::AppResult;
-use crate::http::{utc, Json, Paged};
-use crate::state::AppState;
+use crate::http::{utc, Json, Paged, Reply, State};
 use crate::validate::{parse_vocab, Fields};
 
 // ---------- views ----------
@@ -148,12 +151,11 @@ pub struct InspectionRequest {
 /// may write, region inside their own).
 #[utoipa::path(tag = "oversight", request_body = InspectionRequest, security(("staff" = [])), responses(
     (status = 201, body = InspectionDetail),
-    (status = 403, body = crate::error::Problem, description = "`read_only_role`, `region_out_of_scope`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 403, body = crate::error::Problem, description = "`read_only_role`, `region_out_of_scope`")))]
 #[post("/admin/inspections")]
 #[tracing::instrument(name = "create_inspection", skip_all)]
 pub async fn create_inspection(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
     body: Json<InspectionRequest>,
 ) -> AppResult<HttpResponse> {
@@ -194,14 +196,13 @@ pub struct InspectionQuery {
         {"id": "0193a8fb-2c3d-7e4f-8a5b-6c7d8e9f0a01", "region_code": "440303", "sample_size": 10,
             "seed": 20261201, "population": 37, "sampled": 10, "recorded": 4, "non_compliant": 1,
             "created_by": "luohu.admin", "created_at": "2026-12-01T01:00:00Z"}],
-        "total": 1, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/admin/inspections")]
 pub async fn list_inspections(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<InspectionQuery>,
-) -> AppResult<web::Json<Paged<InspectionSummary>>> {
+    query: Query<InspectionQuery>,
+) -> Reply<Paged<InspectionSummary>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let region = f.region("region", query.region.as_deref());
@@ -216,10 +217,10 @@ pub async fn list_inspections(
     (status = 404, body = crate::error::Problem, description = "`inspection_not_found` (also outside your region)")))]
 #[get("/admin/inspections/{id}")]
 pub async fn get_inspection(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<InspectionId>,
-) -> AppResult<web::Json<InspectionDetail>> {
+    id: Path<InspectionId>,
+) -> Reply<InspectionDetail> {
     let record = inspections::get(&state.db, &admin, *id).await?;
     Ok(web::Json(record.into()))
 }
@@ -255,11 +256,11 @@ pub struct ResultsRequest {
 #[post("/admin/inspections/{id}/results")]
 #[tracing::instrument(name = "record_inspection_results", skip_all, fields(inspection_id = %id))]
 pub async fn record_results(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    id: web::Path<InspectionId>,
+    id: Path<InspectionId>,
     body: Json<ResultsRequest>,
-) -> AppResult<web::Json<InspectionDetail>> {
+) -> Reply<InspectionDetail> {
     let mut f = Fields::new();
     let mut results = Vec::new();
     match body.results.as_deref() {

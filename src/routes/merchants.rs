@@ -1,12 +1,16 @@
 //! The public side of the partner directory (社会拥军名录): applications, the directory,
 //! public notices (社会公示) and objections (异议).
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::merchants::directory::{
-    self as public, Application, Objection, PublicMerchant, SearchParams,
+    self as public, Application, DirectoryQuery, Objection, PublicMerchant,
 };
 use crate::db::{MerchantId, ObjectionId};
 use crate::domain::merchant::{
@@ -15,8 +19,7 @@ use crate::domain::merchant::{
 use crate::domain::region::RegionLevel;
 use crate::domain::{CreditCode, Phone, RegionCode};
 use crate::error::AppResult;
-use crate::http::{utc, Json, Paged};
-use crate::state::AppState;
+use crate::http::{utc, Json, Paged, Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -123,55 +126,24 @@ impl ApplicationRequest {
             "emergency_capabilities",
             &self.emergency_capabilities,
         );
-        let (
-            name,
-            kind,
-            credit_code,
-            legal_representative,
-            contact_name,
-            contact_phone,
-            address,
-            region,
-            category,
-            latitude,
-            longitude,
-            services,
-            measures,
-            commitments,
-            capabilities,
-        ) = f.finish((
-            name,
-            kind,
-            credit_code,
-            legal_representative,
-            contact_name,
-            contact_phone,
-            address,
-            region,
-            category,
-            latitude,
-            longitude,
-            services,
-            measures,
-            commitments,
-            capabilities,
-        ))?;
-        Ok(Application {
-            name,
-            kind,
-            credit_code,
-            legal_representative,
-            contact_name,
-            contact_phone,
-            address,
-            region,
-            category,
-            latitude,
-            longitude,
-            services,
-            measures: measures.unwrap_or_default(),
-            commitments: commitments.unwrap_or_default(),
-            capabilities,
+        f.build(|| {
+            Some(Application {
+                name: name?,
+                kind: kind?,
+                credit_code: credit_code?,
+                legal_representative: legal_representative?,
+                contact_name: contact_name?,
+                contact_phone: contact_phone?,
+                address: address?,
+                region: region?,
+                category: category?,
+                latitude: latitude?,
+                longitude: longitude?,
+                services: services?,
+                measures: measures?.unwrap_or_default(),
+                commitments: commitments?.unwrap_or_default(),
+                capabilities: capabilities?,
+            })
         })
     }
 }
@@ -186,36 +158,16 @@ pub struct ApplicationCreated {
 /// Applies to join the directory. Anyone may apply; each bad field is listed.
 #[utoipa::path(tag = "directory", request_body = ApplicationRequest, responses(
     (status = 201, body = ApplicationCreated),
-    (status = 409, body = crate::error::Problem, description = "`duplicate_credit_code`: a live merchant holds this credit code"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`duplicate_credit_code`: a live merchant holds this credit code")))]
 #[post("/merchant-applications")]
 #[tracing::instrument(name = "apply", skip_all)]
-pub async fn apply(
-    state: web::Data<AppState>,
-    body: Json<ApplicationRequest>,
-) -> AppResult<HttpResponse> {
+pub async fn apply(state: State, body: Json<ApplicationRequest>) -> AppResult<HttpResponse> {
     let application = body.parse()?;
     let id = public::apply(&state.db, application).await?;
     Ok(HttpResponse::Created().json(ApplicationCreated {
         id,
         status: MerchantStatus::Pending,
     }))
-}
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct DirectoryQuery {
-    /// Words in the name, address or services.
-    pub q: Option<String>,
-    pub category: Option<String>,
-    /// A region code; its whole subtree matches (440000 finds 440303).
-    pub region: Option<String>,
-    /// `lat,lng`: sort by distance from here, within `radius_km`.
-    pub near: Option<String>,
-    /// Search radius around `near`, 0.1 to 200 km. Default 10.
-    pub radius_km: Option<f64>,
-    pub emergency_capability: Option<String>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
 }
 
 /// The public directory (社会拥军名录): active partners only.
@@ -231,24 +183,10 @@ pub struct DirectoryQuery {
             "longitude": 114.1236, "services": "军人及家属就餐立减", "measures": "设军人优先座位",
             "commitments": "不降低菜品分量与质量", "emergency_capabilities": ["supplies"],
             "badge_no": "YJ-440303-2026-00003", "distance_km": 2.051}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/merchants")]
-pub async fn directory(
-    state: web::Data<AppState>,
-    query: web::Query<DirectoryQuery>,
-) -> AppResult<web::Json<Paged<PublicMerchant>>> {
-    let params = SearchParams {
-        q: query.q.as_deref(),
-        category: query.category.as_deref(),
-        region: query.region.as_deref(),
-        near: query.near.as_deref(),
-        radius_km: query.radius_km,
-        emergency_capability: query.emergency_capability.as_deref(),
-        page: query.page,
-        per_page: query.per_page,
-    };
-    let (listed, page) = public::directory(&state.db, &params).await?;
+pub async fn directory(state: State, query: Query<DirectoryQuery>) -> Reply<Paged<PublicMerchant>> {
+    let (listed, page) = public::directory(&state.db, &query).await?;
     Ok(web::Json(Paged::of(page, listed, |m| m)))
 }
 
@@ -257,10 +195,7 @@ pub async fn directory(
     (status = 200, body = PublicMerchant),
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found`: unknown or not active")))]
 #[get("/merchants/{id}")]
-pub async fn get_merchant(
-    state: web::Data<AppState>,
-    id: web::Path<MerchantId>,
-) -> AppResult<web::Json<PublicMerchant>> {
+pub async fn get_merchant(state: State, id: Path<MerchantId>) -> Reply<PublicMerchant> {
     Ok(web::Json(
         public::public_merchant(&state.db, &state.cache, *id).await?,
     ))
@@ -305,10 +240,7 @@ pub struct NoticeQuery {
             "commitments": "让利不涨价", "emergency_capabilities": ["supplies"], "notice_ends_at": "2026-12-08T02:00:00Z"}],
         "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/public-notices")]
-pub async fn public_notices(
-    state: web::Data<AppState>,
-    query: web::Query<NoticeQuery>,
-) -> AppResult<web::Json<Paged<PublicNotice>>> {
+pub async fn public_notices(state: State, query: Query<NoticeQuery>) -> Reply<Paged<PublicNotice>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let region = f.region("region", query.region.as_deref());
@@ -350,13 +282,12 @@ pub struct ObjectionCreated {
 #[utoipa::path(tag = "directory", params(("id" = MerchantId, Path)), request_body = ObjectionRequest, responses(
     (status = 201, body = ObjectionCreated),
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found`"),
-    (status = 409, body = crate::error::Problem, description = "`not_in_public_notice`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`not_in_public_notice`")))]
 #[post("/merchants/{id}/objections")]
 #[tracing::instrument(name = "file_objection", skip_all)]
 pub async fn file_objection(
-    state: web::Data<AppState>,
-    id: web::Path<MerchantId>,
+    state: State,
+    id: Path<MerchantId>,
     body: Json<ObjectionRequest>,
 ) -> AppResult<HttpResponse> {
     let mut f = Fields::new();

@@ -2,32 +2,34 @@
 //! the merchant's region, listed for the public and for each holder. The use cases are
 //! `app::offers`.
 
-use actix_web::{get, patch, post, web, HttpResponse};
-use serde::{Deserialize, Serialize};
-use utoipa::{IntoParams, ToSchema};
+use actix_web::{
+    get, patch, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
+use serde::Serialize;
+use utoipa::ToSchema;
 
 use crate::app::identity::{AdminUser, Holder, MerchantStaff};
 use crate::app::offers::form::OfferRequest;
-use crate::app::offers::listing::{self, Listing, OfferParams};
+use crate::app::offers::listing::{self, Listing, OfferQuery};
 use crate::app::{offers, Page};
-use crate::db::{MerchantId, OfferId};
+use crate::db::OfferId;
 use crate::domain::offer::OfferAction;
 use crate::error::AppResult;
-use crate::http::views::OfferView;
-use crate::http::{Json, Paged};
-use crate::state::AppState;
+use crate::http::views::{OfferView, ReasonRequest};
+use crate::http::{Json, Paged, Reply, State};
 
 // ---------- merchant staff ----------
 
 /// Creates an offer of the caller's merchant; it waits for the office's approval.
 #[utoipa::path(tag = "offers", request_body = OfferRequest, security(("staff" = [])), responses(
     (status = 201, body = OfferView),
-    (status = 403, body = crate::error::Problem, description = "`forbidden`: not merchant staff"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 403, body = crate::error::Problem, description = "`forbidden`: not merchant staff")))]
 #[post("/merchant/offers")]
 #[tracing::instrument(name = "create_offer", skip_all)]
 pub async fn create(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
     body: Json<OfferRequest>,
 ) -> AppResult<HttpResponse> {
@@ -38,10 +40,7 @@ pub async fn create(
 /// The caller's merchant's offers, every status.
 #[utoipa::path(tag = "offers", security(("staff" = [])), responses((status = 200, body = Vec<OfferView>)))]
 #[get("/merchant/offers")]
-pub async fn list_own(
-    state: web::Data<AppState>,
-    staff: MerchantStaff,
-) -> AppResult<web::Json<Vec<OfferView>>> {
+pub async fn list_own(state: State, staff: MerchantStaff) -> Reply<Vec<OfferView>> {
     let rows = offers::list_own(&state.db, &staff).await?;
     Ok(web::Json(rows.iter().map(OfferView::from).collect()))
 }
@@ -52,138 +51,90 @@ pub async fn list_own(
     responses(
     (status = 200, body = OfferView),
     (status = 404, body = crate::error::Problem, description = "`offer_not_found`"),
-    (status = 409, body = crate::error::Problem, description = "`invalid_transition`: the offer has ended"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`invalid_transition`: the offer has ended")))]
 #[patch("/merchant/offers/{id}")]
 #[tracing::instrument(name = "update_offer", skip_all)]
 pub async fn update(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
-    id: web::Path<OfferId>,
+    id: Path<OfferId>,
     body: Json<OfferRequest>,
-) -> AppResult<web::Json<OfferView>> {
+) -> Reply<OfferView> {
     let row = offers::update(&state.db, &state.cache, &staff, *id, &body).await?;
     Ok(web::Json(OfferView::from(&row)))
 }
 
-#[derive(Debug, Default, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "门店装修，暂停两周"}))]
-pub struct OfferReasonRequest {
-    pub reason: Option<String>,
-}
-
-macro_rules! staff_action {
-    ($fn_name:ident, $path:literal, $action:expr, $doc:literal) => {
+/// An offer's lifecycle action by `$caller` (merchant staff or an office), with the use
+/// case `$act` that checks the caller may act on the offer.
+macro_rules! offer_action {
+    ($fn_name:ident, $path:literal, $action:expr, $doc:literal, $caller:ty, $act:path, $not_found:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "offers", params(("id" = OfferId, Path)), request_body = OfferReasonRequest,
+        #[utoipa::path(tag = "offers", params(("id" = OfferId, Path)), request_body = ReasonRequest,
             security(("staff" = [])), responses(
             (status = 200, body = OfferView),
-            (status = 404, body = crate::error::Problem, description = "`offer_not_found`"),
+            (status = 404, body = crate::error::Problem, description = $not_found),
             (status = 409, body = crate::error::Problem, description = "`invalid_transition` (with `current_status`)")))]
         #[post($path)]
         pub async fn $fn_name(
-            state: web::Data<AppState>,
-            staff: MerchantStaff,
-            id: web::Path<OfferId>,
-            body: Json<OfferReasonRequest>,
-        ) -> AppResult<web::Json<OfferView>> {
+            state: State,
+            caller: $caller,
+            id: Path<OfferId>,
+            body: Json<ReasonRequest>,
+        ) -> Reply<OfferView> {
             let reason = body.0.reason;
-            let row =
-                offers::act_as_merchant(&state.db, &state.cache, &staff, *id, $action, reason)
-                    .await?;
+            let row = $act(&state.db, &state.cache, &caller, *id, $action, reason).await?;
             Ok(web::Json(OfferView::from(&row)))
         }
     };
 }
 
-staff_action!(
+offer_action!(
     pause,
     "/merchant/offers/{id}/pause",
     OfferAction::Pause,
-    "Pauses an active offer."
+    "Pauses an active offer.",
+    MerchantStaff,
+    offers::act_as_merchant,
+    "`offer_not_found`"
 );
-staff_action!(
+offer_action!(
     resume,
     "/merchant/offers/{id}/resume",
     OfferAction::Resume,
-    "Resumes a paused offer."
+    "Resumes a paused offer.",
+    MerchantStaff,
+    offers::act_as_merchant,
+    "`offer_not_found`"
 );
-staff_action!(
+offer_action!(
     end,
     "/merchant/offers/{id}/end",
     OfferAction::End,
-    "Ends an offer for good."
+    "Ends an offer for good.",
+    MerchantStaff,
+    offers::act_as_merchant,
+    "`offer_not_found`"
 );
-
-macro_rules! admin_action {
-    ($fn_name:ident, $path:literal, $action:expr, $doc:literal) => {
-        #[doc = $doc]
-        #[utoipa::path(tag = "offers", params(("id" = OfferId, Path)), request_body = OfferReasonRequest,
-            security(("staff" = [])), responses(
-            (status = 200, body = OfferView),
-            (status = 404, body = crate::error::Problem, description = "`offer_not_found` (also outside your region)"),
-            (status = 409, body = crate::error::Problem, description = "`invalid_transition` (with `current_status`)")))]
-        #[post($path)]
-        pub async fn $fn_name(
-            state: web::Data<AppState>,
-            admin: AdminUser,
-            id: web::Path<OfferId>,
-            body: Json<OfferReasonRequest>,
-        ) -> AppResult<web::Json<OfferView>> {
-            let reason = body.0.reason;
-            let row =
-                offers::act_as_office(&state.db, &state.cache, &admin, *id, $action, reason)
-                    .await?;
-            Ok(web::Json(OfferView::from(&row)))
-        }
-    };
-}
-
-admin_action!(
+offer_action!(
     approve,
     "/admin/offers/{id}/approve",
     OfferAction::Approve,
-    "Approves an offer (an administrator of the merchant's region)."
+    "Approves an offer (an administrator of the merchant's region).",
+    AdminUser,
+    offers::act_as_office,
+    "`offer_not_found` (also outside your region)"
 );
-admin_action!(
+offer_action!(
     reject,
     "/admin/offers/{id}/reject",
     OfferAction::Reject,
-    "Rejects an offer under review."
+    "Rejects an offer under review.",
+    AdminUser,
+    offers::act_as_office,
+    "`offer_not_found` (also outside your region)"
 );
 
 // ---------- public and holder lists ----------
-
-#[derive(Debug, Deserialize, IntoParams)]
-pub struct OfferQuery {
-    /// Merchant category.
-    pub category: Option<String>,
-    /// Merchant region subtree.
-    pub region: Option<String>,
-    /// `lat,lng`: merchants within `radius_km` (default 10), nearest first.
-    pub near: Option<String>,
-    pub radius_km: Option<f64>,
-    /// Only offers this beneficiary category may use.
-    pub eligible_for: Option<String>,
-    pub merchant_id: Option<MerchantId>,
-    pub page: Option<u32>,
-    pub per_page: Option<u32>,
-}
-
-impl OfferQuery {
-    fn params(&self) -> OfferParams<'_> {
-        OfferParams {
-            category: self.category.as_deref(),
-            region: self.region.as_deref(),
-            near: self.near.as_deref(),
-            radius_km: self.radius_km,
-            eligible_for: self.eligible_for.as_deref(),
-            merchant_id: self.merchant_id,
-            page: self.page,
-            per_page: self.per_page,
-        }
-    }
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct OfferListing {
@@ -228,14 +179,10 @@ fn paged(listed: (Vec<Listing>, i64), page: Page) -> Paged<OfferListing> {
             "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
             "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
             "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303", "distance_km": 2.051}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/offers")]
-pub async fn public_list(
-    state: web::Data<AppState>,
-    query: web::Query<OfferQuery>,
-) -> AppResult<web::Json<Paged<OfferListing>>> {
-    let (listed, page) = listing::public_offers(&state.db, &query.params()).await?;
+pub async fn public_list(state: State, query: Query<OfferQuery>) -> Reply<Paged<OfferListing>> {
+    let (listed, page) = listing::public_offers(&state.db, &query).await?;
     Ok(web::Json(paged(listed, page)))
 }
 
@@ -261,10 +208,10 @@ pub async fn public_list(
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`")))]
 #[get("/holder/offers")]
 pub async fn holder_list(
-    state: web::Data<AppState>,
+    state: State,
     holder: Holder,
-    query: web::Query<OfferQuery>,
-) -> AppResult<web::Json<Paged<OfferListing>>> {
-    let (listed, page) = listing::holder_offers(&state.db, &holder, &query.params()).await?;
+    query: Query<OfferQuery>,
+) -> Reply<Paged<OfferListing>> {
+    let (listed, page) = listing::holder_offers(&state.db, &holder, &query).await?;
     Ok(web::Json(paged(listed, page)))
 }

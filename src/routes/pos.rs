@@ -2,7 +2,11 @@
 //! merchants and holders, and the revocation feed for offline verification. The use
 //! cases are `app::pos`.
 
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpRequest, HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -12,9 +16,8 @@ use crate::app::pos::verify::{self as verification, Verification as Outcome};
 use crate::app::pos::Reason;
 use crate::db::{CardId, RedemptionId};
 use crate::error::{AppError, AppResult, Code};
-use crate::http::views::OfferView;
-use crate::http::{utc, Json, PageQuery, Paged};
-use crate::state::AppState;
+use crate::http::views::{OfferView, ReasonRequest};
+use crate::http::{utc, Json, PageQuery, Paged, Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -119,10 +122,10 @@ impl From<Outcome> for Verification {
     (status = 503, body = crate::error::Problem, description = "`service_unavailable`: the database is out of reach")))]
 #[post("/pos/verify")]
 pub async fn verify(
-    state: web::Data<AppState>,
+    state: State,
     terminal: Terminal,
     body: Json<VerifyRequest>,
-) -> AppResult<web::Json<Verification>> {
+) -> Reply<Verification> {
     let outcome = verification::verify(&state.point_of_sale(), &terminal, &body.token).await?;
     Ok(web::Json(outcome.into()))
 }
@@ -141,7 +144,7 @@ pub async fn verify(
 #[post("/pos/redemptions")]
 #[tracing::instrument(name = "redeem", skip_all)]
 pub async fn redeem(
-    state: web::Data<AppState>,
+    state: State,
     req: HttpRequest,
     terminal: Terminal,
     body: Json<RedeemRequest>,
@@ -171,26 +174,20 @@ pub async fn redeem(
         .body(answer.body))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"reason": "收银员误扫，顾客未消费"}))]
-pub struct VoidRequest {
-    pub reason: Option<String>,
-}
-
 /// Voids a redemption within 24 hours (a mistaken scan, a cancelled purchase): the
 /// quota and the holder's use are given back.
-#[utoipa::path(tag = "pos", params(("id" = RedemptionId, Path)), request_body = VoidRequest, security(("staff" = [])),
+#[utoipa::path(tag = "pos", params(("id" = RedemptionId, Path)), request_body = ReasonRequest, security(("staff" = [])),
     responses(
     (status = 200, body = Receipt),
     (status = 404, body = crate::error::Problem, description = "`redemption_not_found`"),
     (status = 409, body = crate::error::Problem, description = "`void_window_passed`, `already_voided`")))]
 #[post("/merchant/redemptions/{id}/void")]
 pub async fn void(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
-    id: web::Path<RedemptionId>,
-    body: Json<VoidRequest>,
-) -> AppResult<web::Json<Receipt>> {
+    id: Path<RedemptionId>,
+    body: Json<ReasonRequest>,
+) -> Reply<Receipt> {
     let mut f = Fields::new();
     let reason = f.text("reason", body.reason.as_deref(), 500);
     let reason = f.finish(reason)?;
@@ -213,10 +210,10 @@ pub async fn void(
         "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/merchant/redemptions")]
 pub async fn merchant_redemptions(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
-    query: web::Query<PageQuery>,
-) -> AppResult<web::Json<Paged<Receipt>>> {
+    query: Query<PageQuery>,
+) -> Reply<Paged<Receipt>> {
     let mut f = Fields::new();
     let page = query.page(&mut f);
     let page = f.finish(page)?;
@@ -238,10 +235,10 @@ pub async fn merchant_redemptions(
         "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/holder/redemptions")]
 pub async fn holder_redemptions(
-    state: web::Data<AppState>,
+    state: State,
     holder: Holder,
-    query: web::Query<PageQuery>,
-) -> AppResult<web::Json<Paged<Receipt>>> {
+    query: Query<PageQuery>,
+) -> Reply<Paged<Receipt>> {
     let mut f = Fields::new();
     let page = query.page(&mut f);
     let page = f.finish(page)?;
@@ -285,10 +282,10 @@ pub struct Revocations {
     (status = 403, body = crate::error::Problem, description = "`merchant_inactive`")))]
 #[get("/pos/revocations")]
 pub async fn revocations(
-    state: web::Data<AppState>,
+    state: State,
     terminal: Terminal,
-    query: web::Query<RevocationQuery>,
-) -> AppResult<web::Json<Revocations>> {
+    query: Query<RevocationQuery>,
+) -> Reply<Revocations> {
     let since = query.since.map(|s| s.naive_utc());
     let (cards, now) = redemption::revocations(&state.db, &terminal, since).await?;
     Ok(web::Json(Revocations {

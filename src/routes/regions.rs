@@ -1,13 +1,15 @@
 //! The GB/T 2260 region tree (行政区划). The use cases are `app::regions`.
 
-use actix_web::{get, web};
+use actix_web::{
+    get,
+    web::{self, Path, Query},
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::regions;
 use crate::db::regions::RegionRow;
-use crate::error::AppResult;
-use crate::state::AppState;
+use crate::http::{Reply, State};
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "440303", "name": "罗湖区", "level": "county", "parent_code": "440300"}))]
@@ -45,10 +47,7 @@ pub struct RegionQuery {
     (status = 200, body = Vec<Region>),
     (status = 404, body = crate::error::Problem, description = "`region_not_found`: unknown parent")))]
 #[get("/regions")]
-pub async fn list_regions(
-    state: web::Data<AppState>,
-    query: web::Query<RegionQuery>,
-) -> AppResult<web::Json<Vec<Region>>> {
+pub async fn list_regions(state: State, query: Query<RegionQuery>) -> Reply<Vec<Region>> {
     let rows = regions::children(&state.db, query.parent.as_deref()).await?;
     Ok(web::Json(rows.into_iter().map(Region::from).collect()))
 }
@@ -59,10 +58,7 @@ pub async fn list_regions(
     (status = 200, body = Region),
     (status = 404, body = crate::error::Problem, description = "`region_not_found`")))]
 #[get("/regions/{code}")]
-pub async fn get_region(
-    state: web::Data<AppState>,
-    code: web::Path<String>,
-) -> AppResult<web::Json<Region>> {
+pub async fn get_region(state: State, code: Path<String>) -> Reply<Region> {
     let row = regions::region(&state.db, &state.cache, &code).await?;
     Ok(web::Json(row.into()))
 }

@@ -1,6 +1,9 @@
 //! The figures of a region (`GET /api/v1/admin/stats`). The use case is `app::stats`.
 
-use actix_web::{get, web};
+use actix_web::{
+    get,
+    web::{self, Query},
+};
 use serde::Deserialize;
 use utoipa::IntoParams;
 
@@ -8,7 +11,7 @@ use crate::app::identity::AdminUser;
 use crate::app::stats::{self as figures, Stats, StatsScope};
 use crate::domain::{china_today, year_start};
 use crate::error::AppResult;
-use crate::state::AppState;
+use crate::http::{Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Deserialize, IntoParams)]
@@ -55,15 +58,10 @@ impl StatsQuery {
 /// cross-region redemptions (异地互认) with the region that bore them; top merchants.
 #[utoipa::path(tag = "oversight", params(StatsQuery), security(("staff" = [])), responses(
     (status = 200, body = Stats),
-    (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`")))]
 #[get("/admin/stats")]
 #[tracing::instrument(name = "stats", skip_all)]
-pub async fn stats(
-    state: web::Data<AppState>,
-    admin: AdminUser,
-    query: web::Query<StatsQuery>,
-) -> AppResult<web::Json<Stats>> {
+pub async fn stats(state: State, admin: AdminUser, query: Query<StatsQuery>) -> Reply<Stats> {
     let scope = query.scope(&admin)?;
     let answer = figures::figures(&state.db, &state.policy.admission_targets, &scope).await?;
     Ok(web::Json(answer))

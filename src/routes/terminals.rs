@@ -1,7 +1,11 @@
 //! A merchant's point-of-sale terminals (their API keys are shown once), and the
 //! holder's card QR token with the keys that verify it.
 
-use actix_web::{delete, get, post, web, HttpResponse};
+use actix_web::{
+    delete, get, post,
+    web::{self, Path},
+    HttpResponse,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -10,8 +14,7 @@ use crate::app::pos;
 use crate::db::offers::TerminalRow;
 use crate::db::TerminalId;
 use crate::error::AppResult;
-use crate::http::{utc, Json};
-use crate::state::AppState;
+use crate::http::{utc, Json, Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -51,11 +54,10 @@ pub struct TerminalRequest {
 
 /// Registers a point-of-sale terminal of the caller's merchant; its API key is shown once.
 #[utoipa::path(tag = "pos", request_body = TerminalRequest, security(("staff" = [])), responses(
-    (status = 201, body = NewTerminalView),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 201, body = NewTerminalView)))]
 #[post("/merchant/terminals")]
 pub async fn create_terminal(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
     body: Json<TerminalRequest>,
 ) -> AppResult<HttpResponse> {
@@ -72,10 +74,7 @@ pub async fn create_terminal(
 /// The caller's merchant's terminals.
 #[utoipa::path(tag = "pos", security(("staff" = [])), responses((status = 200, body = Vec<TerminalView>)))]
 #[get("/merchant/terminals")]
-pub async fn list_terminals(
-    state: web::Data<AppState>,
-    staff: MerchantStaff,
-) -> AppResult<web::Json<Vec<TerminalView>>> {
+pub async fn list_terminals(state: State, staff: MerchantStaff) -> Reply<Vec<TerminalView>> {
     let rows = pos::terminals(&state.db, &staff).await?;
     Ok(web::Json(
         rows.into_iter().map(TerminalView::from).collect(),
@@ -88,9 +87,9 @@ pub async fn list_terminals(
     (status = 404, body = crate::error::Problem, description = "`terminal_not_found`")))]
 #[delete("/merchant/terminals/{id}")]
 pub async fn delete_terminal(
-    state: web::Data<AppState>,
+    state: State,
     staff: MerchantStaff,
-    id: web::Path<TerminalId>,
+    id: Path<TerminalId>,
 ) -> AppResult<HttpResponse> {
     pos::delete_terminal(&state.db, &state.cache, &state.pos, &staff, *id).await?;
     Ok(HttpResponse::NoContent().finish())
@@ -109,7 +108,7 @@ pub struct QrToken {
     (status = 200, body = QrToken),
     (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked` (card not active)")))]
 #[post("/holder/card/qr")]
-pub async fn card_qr(state: web::Data<AppState>, holder: Holder) -> AppResult<web::Json<QrToken>> {
+pub async fn card_qr(state: State, holder: Holder) -> Reply<QrToken> {
     let (token, claims) = pos::card_qr(&state.keys.qr, state.policy.qr_ttl_secs, &holder)?;
     Ok(web::Json(QrToken {
         token,
@@ -121,7 +120,7 @@ pub async fn card_qr(state: web::Data<AppState>, holder: Holder) -> AppResult<we
 #[utoipa::path(tag = "pos", responses((status = 200, content_type = "application/json", body = Object,
     example = json!({"keys": [{"kty": "OKP", "crv": "Ed25519", "x": "11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo", "kid": "9f3c2a1b0d4e5f60", "alg": "EdDSA", "use": "sig"}]}))))]
 #[get("/.well-known/jwks.json")]
-pub async fn jwks(state: web::Data<AppState>) -> HttpResponse {
+pub async fn jwks(state: State) -> HttpResponse {
     HttpResponse::Ok()
         .insert_header(("cache-control", "public, max-age=300"))
         .json(state.keys.qr.jwks())

@@ -1,55 +1,35 @@
 //! Staff accounts, managed by administrators. The use cases are `app::staff`.
 
-use actix_web::{get, post, web, HttpResponse};
+use actix_web::{
+    get, post,
+    web::{self, Path, Query},
+    HttpResponse,
+};
 use serde::Deserialize;
-use utoipa::{IntoParams, ToSchema};
+use utoipa::IntoParams;
 
 use crate::app::identity::AdminUser;
-use crate::app::staff::{self, NewStaffAccount, StaffAccountForm};
+use crate::app::staff::{self, CreateStaffRequest, NewStaffAccount};
 use crate::db::StaffUserId;
 use crate::error::AppResult;
 use crate::http::views::StaffView;
-use crate::http::{Json, Paged};
-use crate::state::AppState;
+use crate::http::{Json, Paged, Reply, State};
 use crate::validate::Fields;
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[schema(example = json!({"username": "luohu.reviewer", "password": "a long pass phrase",
-    "role": "reviewer", "region_code": "440303", "department": "civil_affairs"}))]
-pub struct CreateStaffRequest {
-    pub username: String,
-    pub password: String,
-    /// `super_admin`, `region_admin`, `reviewer` or `auditor`. Merchant staff are
-    /// created under their merchant.
-    pub role: String,
-    /// Required for every role but `super_admin`.
-    pub region_code: Option<String>,
-    /// Required for `reviewer`: one of the configured departments.
-    pub department: Option<String>,
-}
 
 /// Creates a staff account. A super admin may create any role anywhere; a region admin
 /// only inside its region subtree, and never a super admin.
 #[utoipa::path(tag = "staff", request_body = CreateStaffRequest, security(("staff" = [])), responses(
     (status = 201, body = StaffView),
     (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`"),
-    (status = 409, body = crate::error::Problem, description = "`username_taken`"),
-    (status = 422, body = crate::error::Problem, description = "`validation_failed`")))]
+    (status = 409, body = crate::error::Problem, description = "`username_taken`")))]
 #[post("/admin/users")]
 #[tracing::instrument(name = "create_user", skip_all, fields(caller = %admin.username))]
 pub async fn create_user(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
     body: Json<CreateStaffRequest>,
 ) -> AppResult<HttpResponse> {
-    let form = StaffAccountForm {
-        username: &body.username,
-        password: &body.password,
-        role: &body.role,
-        region_code: body.region_code.as_deref(),
-        department: body.department.as_deref(),
-    };
-    let account = NewStaffAccount::parse(form, &state.policy.required_departments)?;
+    let account = NewStaffAccount::parse(&body, &state.policy.required_departments)?;
     let row = staff::create_user(&state.db, &admin, account).await?;
     Ok(HttpResponse::Created().json(StaffView::from(row)))
 }
@@ -81,10 +61,10 @@ pub struct StaffListQuery {
     (status = 403, body = crate::error::Problem, description = "`forbidden`")))]
 #[get("/admin/users")]
 pub async fn list_users(
-    state: web::Data<AppState>,
+    state: State,
     admin: AdminUser,
-    query: web::Query<StaffListQuery>,
-) -> AppResult<web::Json<Paged<StaffView>>> {
+    query: Query<StaffListQuery>,
+) -> Reply<Paged<StaffView>> {
     let mut f = Fields::new();
     let page = f.page(query.page, query.per_page);
     let page = f.finish(page)?;
@@ -97,11 +77,7 @@ pub async fn list_users(
     (status = 200, body = StaffView),
     (status = 404, body = crate::error::Problem, description = "`staff_user_not_found`")))]
 #[get("/admin/users/{id}")]
-pub async fn get_user(
-    state: web::Data<AppState>,
-    admin: AdminUser,
-    id: web::Path<StaffUserId>,
-) -> AppResult<web::Json<StaffView>> {
+pub async fn get_user(state: State, admin: AdminUser, id: Path<StaffUserId>) -> Reply<StaffView> {
     let row = staff::get_user(&state.db, &admin, *id).await?;
     Ok(web::Json(StaffView::from(row)))
 }

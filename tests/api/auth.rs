@@ -48,10 +48,10 @@ both_backends! {
         let token = {
             // Throttling is per user name: create a second admin directly.
             let account = yongjun::app::staff::NewStaffAccount::parse(
-                yongjun::app::staff::StaffAccountForm {
-                    username: "second",
-                    password: "second-password",
-                    role: "super_admin",
+                &yongjun::app::staff::CreateStaffRequest {
+                    username: "second".into(),
+                    password: "second-password".into(),
+                    role: "super_admin".into(),
                     region_code: None,
                     department: None,
                 },

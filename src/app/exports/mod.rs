@@ -12,6 +12,8 @@
 //! numbers masked here. Times are shown in China time (UTC+8), as the offices read them.
 
 use chrono::{NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 pub use self::figures::stats_tables;
 pub use self::tables::*;
@@ -235,16 +237,20 @@ pub fn yuan(fen: i64) -> String {
     format!("{sign}{}.{:02}", abs / 100, abs % 100)
 }
 
+#[derive(Debug, Default, Deserialize, IntoParams)]
 /// An export as asked for (the API's query, the command line's flags).
-#[derive(Debug, Default, Clone, Copy)]
-pub struct ExportParams<'a> {
+pub struct ExportQuery {
     /// `xlsx` (default) or `csv`.
-    pub format: Option<&'a str>,
-    /// A region code (its whole subtree).
-    pub region: Option<&'a str>,
-    /// First and last day, `YYYY-MM-DD`, China time, inclusive.
-    pub from: Option<&'a str>,
-    pub to: Option<&'a str>,
+    pub format: Option<String>,
+    /// A region code (its whole subtree); default: the caller's region. Must lie inside
+    /// the caller's region.
+    pub region: Option<String>,
+    /// First day, `YYYY-MM-DD`, China time, inclusive: of the redemption time, or of
+    /// registration for merchants and beneficiaries. Default: no limit (for `stats`,
+    /// 1 January of this year).
+    pub from: Option<String>,
+    /// Last day, inclusive. Default: no limit (for `stats`, today).
+    pub to: Option<String>,
 }
 
 /// An export checked and ready to run.
@@ -275,7 +281,7 @@ impl ExportPlan {
 /// on the command line, which sees everything.
 pub fn plan(
     kind: &str,
-    params: &ExportParams<'_>,
+    params: &ExportQuery,
     caller: Option<&StaffUser>,
     targets: &AdmissionTargets,
 ) -> AppResult<ExportPlan> {
@@ -293,18 +299,18 @@ pub fn plan(
     }
     let mut f = Fields::new();
     let format = f
-        .optional_str("format", params.format, |raw| {
+        .optional_str("format", params.format.as_deref(), |raw| {
             ExportFormat::parse(&raw.to_ascii_lowercase()).ok_or("must be xlsx or csv")
         })
         .map(|format| format.unwrap_or(ExportFormat::Xlsx));
-    let from = f.date("from", params.from);
-    let to = f.date("to", params.to);
+    let from = f.date("from", params.from.as_deref());
+    let to = f.date("to", params.to.as_deref());
     if let (Some(Some(from)), Some(Some(to))) = (from, to) {
         if from > to {
             f.error("to", "must not be before from");
         }
     }
-    let asked = f.region("region", params.region);
+    let asked = f.region("region", params.region.as_deref());
     let (format, from, to, asked) = f.finish((format, from, to, asked))?;
     // The command line (no caller) sees everything.
     let region = match caller {

@@ -215,29 +215,92 @@ pub async fn produce(
     }
 }
 
-async fn produce_merchants(
+/// A table read in keyset-paginated batches: what one batch is, where the next starts,
+/// and the cells of a batch (which may read more, such as a holder's cards).
+trait Batches {
+    type Row;
+    type Key: Copy;
+    const WHAT: &'static str;
+
+    async fn fetch(
+        &mut self,
+        conn: &mut Conn<'_>,
+        after: Option<Self::Key>,
+    ) -> diesel::QueryResult<Vec<Self::Row>>;
+
+    fn key(row: &Self::Row) -> Self::Key;
+
+    async fn cells(
+        &mut self,
+        conn: &mut Conn<'_>,
+        batch: Vec<Self::Row>,
+    ) -> anyhow::Result<Vec<Vec<Cell>>>;
+}
+
+/// Sends `table` and then every batch of `batches`; the number of rows.
+async fn keyset<B: Batches>(
     conn: &mut Conn<'_>,
-    filter: &ExportFilter,
     tx: &mpsc::Sender<Chunk>,
+    table: Table,
+    mut batches: B,
 ) -> anyhow::Result<u64> {
-    let names = q::region_names(conn).await.context("reading regions")?;
-    let today = crate::domain::china_today();
-    send(tx, Chunk::Table(Table::new("拥军商户", MERCHANT_HEADERS))).await?;
+    send(tx, Chunk::Table(table)).await?;
     let mut after = None;
     let mut total = 0u64;
     loop {
-        let batch = q::merchants_batch(conn, filter, after, BATCH_ROWS)
+        let batch = batches
+            .fetch(conn, after)
             .await
-            .context("reading merchants")?;
+            .with_context(|| format!("reading {}", B::WHAT))?;
         let Some(last) = batch.last() else { break };
-        after = Some(last.id);
+        after = Some(B::key(last));
         let full = batch.len() as i64 == BATCH_ROWS;
         total += batch.len() as u64;
-        let rows = batch
+        let rows = batches.cells(conn, batch).await?;
+        send(tx, Chunk::Rows(rows)).await?;
+        if !full {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+struct Merchants<'a> {
+    filter: &'a ExportFilter,
+    names: HashMap<String, String>,
+    today: chrono::NaiveDate,
+}
+
+impl Batches for Merchants<'_> {
+    type Row = q::MerchantExportRow;
+    type Key = crate::db::MerchantId;
+    const WHAT: &'static str = "merchants";
+
+    async fn fetch(
+        &mut self,
+        conn: &mut Conn<'_>,
+        after: Option<Self::Key>,
+    ) -> diesel::QueryResult<Vec<Self::Row>> {
+        q::merchants_batch(conn, self.filter, after, BATCH_ROWS).await
+    }
+
+    fn key(row: &Self::Row) -> Self::Key {
+        row.id
+    }
+
+    async fn cells(
+        &mut self,
+        _conn: &mut Conn<'_>,
+        batch: Vec<Self::Row>,
+    ) -> anyhow::Result<Vec<Vec<Cell>>> {
+        let names = &self.names;
+        Ok(batch
             .into_iter()
             .map(|m| {
                 let status = crate::domain::merchant::MerchantStatus::parse(&m.status)
-                    .map(|s| crate::domain::merchant::effective_status(s, m.agreement_end, today))
+                    .map(|s| {
+                        crate::domain::merchant::effective_status(s, m.agreement_end, self.today)
+                    })
                     .map_or(m.status.clone(), |s| s.as_str().to_owned());
                 vec![
                     Cell::Text(m.name),
@@ -245,7 +308,7 @@ async fn produce_merchants(
                     Cell::opt_text(m.credit_code),
                     Cell::text(merchant_category_label(&m.category)),
                     Cell::text(&m.region_code),
-                    region_name(&names, &m.region_code),
+                    region_name(names, &m.region_code),
                     Cell::Text(m.contact_name),
                     Cell::Text(crate::domain::phone::mask(&m.contact_phone)),
                     Cell::Text(m.address),
@@ -260,51 +323,63 @@ async fn produce_merchants(
                     Cell::Text(m.id.to_string()),
                 ]
             })
-            .collect();
-        send(tx, Chunk::Rows(rows)).await?;
-        if !full {
-            break;
-        }
+            .collect())
     }
-    Ok(total)
 }
 
-async fn produce_beneficiaries(
+async fn produce_merchants(
     conn: &mut Conn<'_>,
     filter: &ExportFilter,
     tx: &mpsc::Sender<Chunk>,
 ) -> anyhow::Result<u64> {
-    let names = q::region_names(conn).await.context("reading regions")?;
-    let products = q::card_product_names(conn)
-        .await
-        .context("reading card products")?;
-    send(
-        tx,
-        Chunk::Table(Table::new("优抚对象", BENEFICIARY_HEADERS)),
-    )
-    .await?;
-    let mut after = None;
-    let mut total = 0u64;
-    loop {
-        let batch = q::beneficiaries_batch(conn, filter, after, BATCH_ROWS)
-            .await
-            .context("reading beneficiaries")?;
-        let Some(last) = batch.last() else { break };
-        after = Some(last.id);
-        let full = batch.len() as i64 == BATCH_ROWS;
-        total += batch.len() as u64;
+    let batches = Merchants {
+        filter,
+        names: q::region_names(conn).await.context("reading regions")?,
+        today: crate::domain::china_today(),
+    };
+    keyset(conn, tx, Table::new("拥军商户", MERCHANT_HEADERS), batches).await
+}
+
+struct Beneficiaries<'a> {
+    filter: &'a ExportFilter,
+    names: HashMap<String, String>,
+    products: HashMap<String, String>,
+}
+
+impl Batches for Beneficiaries<'_> {
+    type Row = q::BeneficiaryExportRow;
+    type Key = crate::db::BeneficiaryId;
+    const WHAT: &'static str = "beneficiaries";
+
+    async fn fetch(
+        &mut self,
+        conn: &mut Conn<'_>,
+        after: Option<Self::Key>,
+    ) -> diesel::QueryResult<Vec<Self::Row>> {
+        q::beneficiaries_batch(conn, self.filter, after, BATCH_ROWS).await
+    }
+
+    fn key(row: &Self::Row) -> Self::Key {
+        row.id
+    }
+
+    async fn cells(
+        &mut self,
+        conn: &mut Conn<'_>,
+        batch: Vec<Self::Row>,
+    ) -> anyhow::Result<Vec<Vec<Cell>>> {
         let ids: Vec<_> = batch.iter().map(|b| b.id).collect();
         let mut cards = q::live_card_products(conn, &ids)
             .await
             .context("reading cards")?;
-        let rows = batch
+        Ok(batch
             .into_iter()
             .map(|b| {
                 let held = cards
                     .remove(&b.id)
                     .unwrap_or_default()
                     .iter()
-                    .map(|p| products.get(p).cloned().unwrap_or_else(|| p.clone()))
+                    .map(|p| self.products.get(p).cloned().unwrap_or_else(|| p.clone()))
                     .collect::<Vec<_>>()
                     .join("、");
                 vec![
@@ -314,63 +389,88 @@ async fn produce_beneficiaries(
                     Cell::text(holder_category_label(&b.category)),
                     Cell::Text(honors_label(&b.honors)),
                     Cell::text(&b.region_code),
-                    region_name(&names, &b.region_code),
+                    region_name(&self.names, &b.region_code),
                     Cell::opt_text(b.relation),
                     Cell::Text(held),
                     Cell::DateTime(to_china(b.created_at)),
                     Cell::Text(b.id.to_string()),
                 ]
             })
-            .collect();
-        send(tx, Chunk::Rows(rows)).await?;
-        if !full {
-            break;
-        }
+            .collect())
     }
-    Ok(total)
 }
 
-async fn produce_redemptions(
+async fn produce_beneficiaries(
     conn: &mut Conn<'_>,
     filter: &ExportFilter,
     tx: &mpsc::Sender<Chunk>,
 ) -> anyhow::Result<u64> {
-    let names = q::region_names(conn).await.context("reading regions")?;
-    let products = q::card_product_names(conn)
-        .await
-        .context("reading card products")?;
-    send(tx, Chunk::Table(Table::new("核销记录", REDEMPTION_HEADERS))).await?;
-    let mut after = None;
-    let mut total = 0u64;
-    loop {
-        let batch = q::redemptions_batch(conn, filter, after, BATCH_ROWS)
+    let batches = Beneficiaries {
+        filter,
+        names: q::region_names(conn).await.context("reading regions")?,
+        products: q::card_product_names(conn)
             .await
-            .context("reading redemptions")?;
-        let Some(last) = batch.last() else { break };
-        after = Some((last.redeemed_at, last.id));
-        let full = batch.len() as i64 == BATCH_ROWS;
-        total += batch.len() as u64;
-        let rows = batch
+            .context("reading card products")?,
+    };
+    keyset(
+        conn,
+        tx,
+        Table::new("优抚对象", BENEFICIARY_HEADERS),
+        batches,
+    )
+    .await
+}
+
+struct Redemptions<'a> {
+    filter: &'a ExportFilter,
+    names: HashMap<String, String>,
+    products: HashMap<String, String>,
+}
+
+impl Batches for Redemptions<'_> {
+    type Row = q::RedemptionExportRow;
+    type Key = (chrono::NaiveDateTime, crate::db::RedemptionId);
+    const WHAT: &'static str = "redemptions";
+
+    async fn fetch(
+        &mut self,
+        conn: &mut Conn<'_>,
+        after: Option<Self::Key>,
+    ) -> diesel::QueryResult<Vec<Self::Row>> {
+        q::redemptions_batch(conn, self.filter, after, BATCH_ROWS).await
+    }
+
+    fn key(row: &Self::Row) -> Self::Key {
+        (row.redeemed_at, row.id)
+    }
+
+    async fn cells(
+        &mut self,
+        _conn: &mut Conn<'_>,
+        batch: Vec<Self::Row>,
+    ) -> anyhow::Result<Vec<Vec<Cell>>> {
+        let names = &self.names;
+        Ok(batch
             .into_iter()
             .map(|r| {
                 vec![
                     Cell::DateTime(to_china(r.redeemed_at)),
                     Cell::Text(r.merchant_name),
                     Cell::text(&r.merchant_region_code),
-                    region_name(&names, &r.merchant_region_code),
+                    region_name(names, &r.merchant_region_code),
                     Cell::text(merchant_category_label(&r.merchant_category)),
                     Cell::Text(r.offer_title),
                     Cell::text(offer_kind_label(&r.offer_kind)),
                     Cell::Text(card_no::mask(&r.card_no)),
                     Cell::Text(
-                        products
+                        self.products
                             .get(&r.card_product)
                             .cloned()
                             .unwrap_or(r.card_product),
                     ),
                     Cell::text(holder_category_label(&r.holder_category)),
                     Cell::text(&r.holder_region_code),
-                    region_name(&names, &r.holder_region_code),
+                    region_name(names, &r.holder_region_code),
                     r.bill_fen.map_or(Cell::Empty, Cell::Yuan),
                     Cell::Yuan(r.discount_fen),
                     Cell::Int(i64::from(r.companions)),
@@ -381,11 +481,27 @@ async fn produce_redemptions(
                     Cell::Text(r.id.to_string()),
                 ]
             })
-            .collect();
-        send(tx, Chunk::Rows(rows)).await?;
-        if !full {
-            break;
-        }
+            .collect())
     }
-    Ok(total)
+}
+
+async fn produce_redemptions(
+    conn: &mut Conn<'_>,
+    filter: &ExportFilter,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    let batches = Redemptions {
+        filter,
+        names: q::region_names(conn).await.context("reading regions")?,
+        products: q::card_product_names(conn)
+            .await
+            .context("reading card products")?,
+    };
+    keyset(
+        conn,
+        tx,
+        Table::new("核销记录", REDEMPTION_HEADERS),
+        batches,
+    )
+    .await
 }

@@ -15,12 +15,12 @@ use utoipa::ToSchema;
 pub mod read;
 
 pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource};
-use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryForm, BeneficiaryInput};
+use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryInput, CreateBeneficiaryRequest};
 use crate::app::identity::{AdminUser, DECIDERS};
 use crate::cache::Cache;
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, Actor, AuditEntry};
-use crate::db::beneficiaries::{self, BeneficiaryChanges, BeneficiaryRow, NewBeneficiary};
+use crate::db::beneficiaries::{self, BeneficiaryChanges, BeneficiaryRow};
 use crate::db::{self, BeneficiaryId, Conn, Db};
 use crate::domain::{RegionCode, Role};
 use crate::error::{AppError, AppResult, Code, FieldError};
@@ -229,7 +229,7 @@ impl Importer<'_> {
                 .map(|r| (r.id_number_hash.clone(), r))
                 .collect();
 
-        let mut inserts: Vec<NewBeneficiary> = Vec::new();
+        let mut inserts: Vec<BeneficiaryRow> = Vec::new();
         let mut audits: Vec<(String, String, &'static str)> = Vec::new();
         for candidate in candidates {
             let primary_id = match &candidate.primary_hash {
@@ -336,16 +336,16 @@ impl Importer<'_> {
         cells: &[String],
     ) -> Result<Candidate, Vec<FieldError>> {
         let get = |c| header.get(cells, c);
-        let honors: Vec<String> = get(Column::Honors).into_iter().map(str::to_owned).collect();
-        let form = BeneficiaryForm {
-            name: get(Column::Name),
-            id_number: get(Column::IdNumber),
-            phone: get(Column::Phone),
-            category: get(Column::Category),
-            honors: &honors,
-            region_code: get(Column::RegionCode),
+        let owned = |c| get(c).map(str::to_owned);
+        let request = CreateBeneficiaryRequest {
+            name: owned(Column::Name),
+            id_number: owned(Column::IdNumber),
+            phone: owned(Column::Phone),
+            category: owned(Column::Category),
+            honors: owned(Column::Honors).into_iter().collect(),
+            region_code: owned(Column::RegionCode),
             primary_beneficiary_id: None,
-            relation: get(Column::Relation),
+            relation: owned(Column::Relation),
         };
         // The region is checked even when other fields fail, so a row's report is whole.
         let region_error = get(Column::RegionCode)
@@ -363,7 +363,7 @@ impl Importer<'_> {
                     None
                 }
             });
-        let mut input = match BeneficiaryInput::parse(form) {
+        let mut input = match BeneficiaryInput::parse(&request) {
             Ok(input) => input,
             Err(mut errors) => {
                 if let Some(e) = region_error {

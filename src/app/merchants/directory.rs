@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use utoipa::{IntoParams, ToSchema};
 
 use super::merchant_not_found;
 use crate::app::{Listed, Page};
@@ -178,18 +178,19 @@ impl From<&MerchantRow> for PublicMerchant {
     }
 }
 
-/// A directory search, as given.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct SearchParams<'a> {
+/// A directory search, as asked for.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+pub struct DirectoryQuery {
     /// Words in the name, address or services.
-    pub q: Option<&'a str>,
-    pub category: Option<&'a str>,
-    /// A region code: its whole subtree.
-    pub region: Option<&'a str>,
-    /// `lat,lng`: by distance from here, within `radius_km` (default 10).
-    pub near: Option<&'a str>,
+    pub q: Option<String>,
+    pub category: Option<String>,
+    /// A region code; its whole subtree matches (440000 finds 440303).
+    pub region: Option<String>,
+    /// `lat,lng`: sort by distance from here, within `radius_km`.
+    pub near: Option<String>,
+    /// Search radius around `near`, 0.1 to 200 km. Default 10.
     pub radius_km: Option<f64>,
-    pub emergency_capability: Option<&'a str>,
+    pub emergency_capability: Option<String>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
 }
@@ -205,10 +206,7 @@ pub struct DirectorySearch {
 
 impl DirectorySearch {
     /// Checks every parameter (the region must exist), every bad one reported.
-    pub async fn parse(
-        conn: &mut Conn<'_>,
-        params: &SearchParams<'_>,
-    ) -> AppResult<DirectorySearch> {
+    pub async fn parse(conn: &mut Conn<'_>, params: &DirectoryQuery) -> AppResult<DirectorySearch> {
         let mut f = Fields::new();
         let page = f.page(params.page, params.per_page);
         let mut filter = MerchantFilter {
@@ -216,14 +214,16 @@ impl DirectorySearch {
             today: Some(china_today()),
             ..Default::default()
         };
-        let category = f.optional_vocab::<MerchantCategory>("category", params.category);
+        let category = f.optional_vocab::<MerchantCategory>("category", params.category.as_deref());
         filter.category = category.flatten().map(|c| c.as_str().to_owned());
         let capability = f.optional_vocab::<EmergencyCapability>(
             "emergency_capability",
-            params.emergency_capability,
+            params.emergency_capability.as_deref(),
         );
         filter.capability = capability.flatten().map(|c| c.as_str().to_owned());
-        if let Some(Some(code)) = f.optional_str("region", params.region, RegionCode::parse) {
+        if let Some(Some(code)) =
+            f.optional_str("region", params.region.as_deref(), RegionCode::parse)
+        {
             if db::regions::find(conn, code.as_str()).await?.is_none() {
                 f.error("region", "no region has this code");
             }
@@ -231,6 +231,7 @@ impl DirectorySearch {
         }
         filter.q = params
             .q
+            .as_deref()
             .map(str::trim)
             .filter(|q| !q.is_empty())
             .map(str::to_owned);
@@ -239,7 +240,7 @@ impl DirectorySearch {
             f.error("radius_km", "must be between 0.1 and 200");
         }
         let near = f
-            .optional("near", params.near, parse_near)
+            .optional("near", params.near.as_deref(), parse_near)
             .flatten()
             .map(|center| (center, radius));
         if let Some((center, radius)) = near {
@@ -330,7 +331,7 @@ pub(crate) async fn run_search(
 /// from `near` when given.
 pub async fn directory(
     db: &Db,
-    params: &SearchParams<'_>,
+    params: &DirectoryQuery,
 ) -> AppResult<(Listed<PublicMerchant>, Page)> {
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();

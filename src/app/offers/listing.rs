@@ -3,7 +3,7 @@
 
 use super::{remaining_for_holder, OfferRules};
 use crate::app::identity::Holder;
-use crate::app::merchants::directory::{run_search, DirectorySearch, SearchParams};
+use crate::app::merchants::directory::{run_search, DirectoryQuery, DirectorySearch};
 use crate::app::Page;
 use crate::db::merchants::MerchantRow;
 use crate::db::offers::{self, OfferRow};
@@ -13,19 +13,21 @@ use crate::domain::china_today;
 use crate::domain::merchant::MerchantStatus;
 use crate::error::{AppError, AppResult};
 use crate::validate::Fields;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
-/// A listing query, as given.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct OfferParams<'a> {
+/// A listing query, as asked for.
+#[derive(Debug, Default, Clone, Deserialize, IntoParams)]
+pub struct OfferQuery {
     /// Merchant category.
-    pub category: Option<&'a str>,
+    pub category: Option<String>,
     /// Merchant region subtree.
-    pub region: Option<&'a str>,
+    pub region: Option<String>,
     /// `lat,lng`: merchants within `radius_km` (default 10), nearest first.
-    pub near: Option<&'a str>,
+    pub near: Option<String>,
     pub radius_km: Option<f64>,
     /// Only offers this beneficiary category may use.
-    pub eligible_for: Option<&'a str>,
+    pub eligible_for: Option<String>,
     pub merchant_id: Option<MerchantId>,
     pub page: Option<u32>,
     pub per_page: Option<u32>,
@@ -52,19 +54,19 @@ struct Viewer<'a> {
 /// first with `near`). Merchants are searched as in the directory (up to 500).
 async fn matching(
     conn: &mut Conn<'_>,
-    params: &OfferParams<'_>,
+    params: &OfferQuery,
     viewer: Option<&Viewer<'_>>,
 ) -> AppResult<(Vec<(OfferRow, OfferRules, MerchantRow, Option<f64>)>, Page)> {
     let mut f = Fields::new();
     let page = f.page(params.page, params.per_page);
-    let eligible_for = f.optional_str("eligible_for", params.eligible_for, |raw| {
+    let eligible_for = f.optional_str("eligible_for", params.eligible_for.as_deref(), |raw| {
         Category::parse_any(raw).ok_or("is not a beneficiary category")
     });
     let (page, eligible_for) = f.finish((page, eligible_for))?;
-    let directory = SearchParams {
-        category: params.category,
-        region: params.region,
-        near: params.near,
+    let directory = DirectoryQuery {
+        category: params.category.clone(),
+        region: params.region.clone(),
+        near: params.near.clone(),
         radius_km: params.radius_km,
         page: Some(1),
         per_page: Some(100),
@@ -139,10 +141,7 @@ fn paged(
 }
 
 /// Active offers of active merchants, for anyone.
-pub async fn public_offers(
-    db: &Db,
-    params: &OfferParams<'_>,
-) -> AppResult<((Vec<Listing>, i64), Page)> {
+pub async fn public_offers(db: &Db, params: &OfferQuery) -> AppResult<((Vec<Listing>, i64), Page)> {
     let mut pooled = db.get().await?;
     let (rows, page) = matching(&mut pooled.conn(), params, None).await?;
     Ok((paged(rows, page, |_, _| None), page))
@@ -152,7 +151,7 @@ pub async fn public_offers(
 pub async fn holder_offers(
     db: &Db,
     holder: &Holder,
-    params: &OfferParams<'_>,
+    params: &OfferQuery,
 ) -> AppResult<((Vec<Listing>, i64), Page)> {
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();

@@ -242,16 +242,27 @@ pub async fn update(
     Ok(row)
 }
 
-/// Applies a lifecycle action with its audit entry, then drops the merchant snapshot.
+/// Applies a lifecycle action to offer `id` with its audit entry, then drops the
+/// merchant snapshot. `may_act` says whether the caller may act on an offer of the
+/// merchant in that region; 404 when not, so another's offers do not seem to exist.
 async fn act(
-    conn: &mut Conn<'_>,
+    db: &Db,
     cache: &Cache,
-    mut row: OfferRow,
-    region: &str,
+    id: OfferId,
     action: OfferAction,
     actor: Actor,
     reason: Option<String>,
+    may_act: impl Fn(&OfferRow, &str) -> bool,
 ) -> AppResult<OfferRow> {
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let mut row = offers::find_offer(&mut conn, id)
+        .await?
+        .ok_or_else(offer_not_found)?;
+    let region = merchant_region(&mut conn, row.merchant_id).await?;
+    if !may_act(&row, &region) {
+        return Err(offer_not_found());
+    }
     let from = row.status()?;
     let to = rules::offer_transition(from, action).ok_or_else(|| {
         AppError::conflict(
@@ -270,7 +281,7 @@ async fn act(
             tx,
             &actor,
             &row,
-            region,
+            &region,
             &audit_action,
             Some(from.as_str()),
             reason.as_deref(),
@@ -291,24 +302,14 @@ pub async fn act_as_merchant(
     action: OfferAction,
     reason: Option<String>,
 ) -> AppResult<OfferRow> {
-    let mut pooled = db.get().await?;
-    let mut conn = pooled.conn();
-    let row = own_offer(&mut conn, staff, id).await?;
-    let region = merchant_region(&mut conn, row.merchant_id).await?;
-    act(
-        &mut conn,
-        cache,
-        row,
-        &region,
-        action,
-        staff.user.actor(),
-        reason,
-    )
+    let actor = staff.user.actor();
+    act(db, cache, id, action, actor, reason, |offer, _| {
+        offer.merchant_id == staff.merchant_id
+    })
     .await
 }
 
-/// An administrator of the merchant's region approves or rejects an offer; 404 for an
-/// offer outside the caller's region.
+/// An administrator of the merchant's region approves or rejects an offer.
 pub async fn act_as_office(
     db: &Db,
     cache: &Cache,
@@ -318,23 +319,8 @@ pub async fn act_as_office(
     reason: Option<String>,
 ) -> AppResult<OfferRow> {
     admin.require_role(DECIDERS)?;
-    let mut pooled = db.get().await?;
-    let mut conn = pooled.conn();
-    let row = offers::find_offer(&mut conn, id)
-        .await?
-        .ok_or_else(offer_not_found)?;
-    let region = merchant_region(&mut conn, row.merchant_id).await?;
-    if !admin.covers_code(&region) {
-        return Err(offer_not_found());
-    }
-    act(
-        &mut conn,
-        cache,
-        row,
-        &region,
-        action,
-        admin.actor(),
-        reason,
-    )
+    act(db, cache, id, action, admin.actor(), reason, |_, region| {
+        admin.covers_code(region)
+    })
     .await
 }

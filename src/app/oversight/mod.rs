@@ -5,6 +5,8 @@ pub mod complaints;
 pub mod inspections;
 
 use chrono::NaiveDate;
+use serde::Deserialize;
+use utoipa::IntoParams;
 
 use crate::app::identity::AdminUser;
 use crate::app::merchants::load_scoped;
@@ -60,20 +62,23 @@ pub async fn evaluate(
     })
 }
 
+#[derive(Debug, Deserialize, IntoParams)]
 /// What the audit log is searched by.
-#[derive(Debug, Default, Clone, Copy)]
-pub struct AuditQuery<'a> {
-    pub entity_type: Option<&'a str>,
-    pub entity_id: Option<&'a str>,
+pub struct AuditQuery {
+    /// `merchant`, `staff_user`, …
+    pub entity_type: Option<String>,
+    pub entity_id: Option<String>,
     /// The acting user name (or `public`, `system`).
-    pub actor: Option<&'a str>,
+    pub actor: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
 }
 
 /// Every recorded change in the caller's region, newest first.
 pub async fn audit_log(
     db: &Db,
     admin: &AdminUser,
-    query: AuditQuery<'_>,
+    query: &AuditQuery,
     page: Page,
 ) -> AppResult<Listed<AuditRow>> {
     let region_like = admin.region_like();
@@ -81,9 +86,9 @@ pub async fn audit_log(
         v.filter(|v| !v.is_empty())
     }
     let filter = AuditFilter {
-        entity_type: present(query.entity_type),
-        entity_id: present(query.entity_id),
-        actor: present(query.actor),
+        entity_type: present(query.entity_type.as_deref()),
+        entity_id: present(query.entity_id.as_deref()),
+        actor: present(query.actor.as_deref()),
         region_like: region_like.as_deref(),
     };
     let mut pooled = db.get().await?;
