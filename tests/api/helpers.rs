@@ -379,7 +379,49 @@ pub struct Answer {
     pub headers: reqwest::header::HeaderMap,
 }
 
+/// The error codes the committed contract documents (schema `ErrorCode`).
+pub fn documented_codes() -> &'static std::collections::BTreeSet<String> {
+    static CODES: std::sync::OnceLock<std::collections::BTreeSet<String>> =
+        std::sync::OnceLock::new();
+    CODES.get_or_init(|| {
+        let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/openapi.yaml"))
+            .expect("openapi.yaml");
+        let spec: serde_yaml::Value = serde_yaml::from_str(&text).expect("openapi.yaml parses");
+        spec["components"]["schemas"]["ErrorCode"]["enum"]
+            .as_sequence()
+            .expect("openapi.yaml documents ErrorCode")
+            .iter()
+            .map(|c| c.as_str().unwrap().to_owned())
+            .collect()
+    })
+}
+
 impl Answer {
+    /// Every problem answer of the suite carries a code the contract documents and
+    /// its own status: checked on each answer, so no test can meet an undocumented code.
+    #[track_caller]
+    pub fn check_problem(&self) {
+        let problem = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            == Some("application/problem+json");
+        if problem {
+            let code = self.code();
+            assert!(
+                documented_codes().contains(code),
+                "answer {} carries code {code:?}, which openapi.yaml does not document: {}",
+                self.status,
+                self.body
+            );
+            assert_eq!(
+                self.body["status"], self.status,
+                "problem status: {}",
+                self.body
+            );
+        }
+    }
+
     pub fn code(&self) -> &str {
         self.body["code"].as_str().unwrap_or("")
     }
@@ -422,11 +464,13 @@ impl TestApp {
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let text = response.text().await.unwrap_or_default();
-        Answer {
+        let answer = Answer {
             status,
             body: serde_json::from_str(&text).unwrap_or(Value::Null),
             headers,
-        }
+        };
+        answer.check_problem();
+        answer
     }
 
     pub async fn get(&self, path: &str, token: Option<&str>) -> Answer {

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod architecture;
 mod auth;
 mod beneficiaries;
 mod cache;
@@ -18,4 +19,5 @@ mod pos;
 mod privacy;
 mod regions;
 mod stats;
+mod usecases;
 mod users;

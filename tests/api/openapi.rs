@@ -146,3 +146,50 @@ fn every_request_body_and_success_response_has_an_example() {
         missing.join("\n    ")
     );
 }
+
+#[test]
+fn the_contract_documents_exactly_the_codes_of_the_code_table() {
+    let table: std::collections::BTreeSet<String> = yongjun::error::Code::ALL
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
+    assert_eq!(crate::helpers::documented_codes(), &table);
+}
+
+#[test]
+#[should_panic(expected = "does not document")]
+fn an_answer_with_an_undocumented_code_fails_the_suite() {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert("content-type", "application/problem+json".parse().unwrap());
+    crate::helpers::Answer {
+        status: 409,
+        body: serde_json::json!({"status": 409, "code": "no_such_code"}),
+        headers,
+    }
+    .check_problem();
+}
+
+#[test]
+fn every_error_answer_is_documented_as_problem_json() {
+    let spec = serde_json::to_value(yongjun::startup::openapi()).unwrap();
+    let mut wrong = Vec::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            for (status, response) in operation["responses"].as_object().into_iter().flatten() {
+                let Some(content) = response["content"].as_object() else {
+                    continue;
+                };
+                let problem = content
+                    .values()
+                    .any(|m| m["schema"]["$ref"] == "#/components/schemas/Problem");
+                if problem && !content.contains_key("application/problem+json") {
+                    wrong.push(format!("{method} {path} {status}"));
+                }
+            }
+            if operation.get("security").is_some() && operation["responses"].get("401").is_none() {
+                wrong.push(format!("{method} {path}: no 401"));
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:?}");
+}

@@ -1,7 +1,7 @@
 //! The figures of `GET /admin/stats` as tables, one per sheet (the stats export).
 
-use super::tables::*;
-use super::{Cell, Table};
+use super::labels::*;
+use super::model::{Cell, Table};
 use crate::app::stats::{self, Stats};
 
 /// Turns a stored code into what a table shows.

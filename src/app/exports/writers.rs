@@ -7,9 +7,10 @@ use anyhow::Context;
 use bytes::Bytes;
 use tokio::sync::mpsc;
 
-use super::{
-    produce, yuan, Cell, Chunk, ExportRequest, Table, CHANNEL_DEPTH, UTF8_BOM, XLSX_MAX_ROWS,
+use super::model::{
+    yuan, Cell, Chunk, ExportRequest, Table, CHANNEL_DEPTH, UTF8_BOM, XLSX_MAX_ROWS,
 };
+use super::tables::produce;
 use crate::db::Conn;
 
 // ---------------------------------------------------------------- CSV

@@ -14,7 +14,7 @@ use utoipa::ToSchema;
 
 pub mod read;
 
-pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource};
+pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource, BATCH_ROWS};
 use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryInput, CreateBeneficiaryRequest};
 use crate::app::identity::{AdminUser, DECIDERS};
 use crate::cache::Cache;
@@ -25,8 +25,6 @@ use crate::db::{self, BeneficiaryId, Conn, Db};
 use crate::domain::{RegionCode, Role};
 use crate::error::{AppError, AppResult, Code, FieldError};
 
-/// Rows per batch: one round trip of lookups and one insert per batch.
-pub const BATCH_ROWS: usize = 1000;
 /// Failed rows reported in detail; beyond that they are only counted.
 pub const MAX_REPORTED_FAILURES: usize = 1000;
 

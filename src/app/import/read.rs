@@ -5,8 +5,10 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use super::BATCH_ROWS;
 use crate::error::{AppError, AppResult, Code};
+
+/// Rows per batch: one round trip of lookups and one insert per batch.
+pub const BATCH_ROWS: usize = 1000;
 
 /// The known columns, by their English or Chinese header.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]

@@ -8,71 +8,22 @@ use chrono::{Datelike, NaiveDate};
 
 use super::exit::{clear_exit_review, decision_of};
 use super::{
-    file, invalid_transition, invalidate_merchant, latest_verdicts, load_scoped, MerchantFile,
+    apply_change, file, invalid_transition, invalidate_merchant, latest_verdicts, load_scoped,
+    Change, MerchantFile,
 };
 use crate::app::identity::{AdminUser, DECIDERS};
 use crate::app::staff::{create_account, NewStaffAccount};
 use crate::app::Policy;
 use crate::cache::Cache;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::merchants::{self, MerchantChanges, MerchantRow, ReviewRow};
+use crate::db::merchants::{self, MerchantChanges, ReviewRow};
 use crate::db::staff::StaffRow;
-use crate::db::{self, Conn, Db, MerchantId, ObjectionId, ReviewId};
+use crate::db::{self, Db, MerchantId, ObjectionId, ReviewId};
 use crate::domain::merchant::{
     self as rules, Action, MerchantStatus, ObjectionOutcome, ObjectionStatus, Verdict,
 };
 use crate::domain::{china_now, china_today, Role};
 use crate::error::{AppError, AppResult, Code};
-
-fn concurrent_change() -> AppError {
-    AppError::conflict(
-        Code::ConcurrentChange,
-        "the merchant was changed by someone else at the same moment; reload and retry",
-    )
-}
-
-/// A status change checked by the lifecycle rules, applied only if nobody changed the
-/// merchant meanwhile, with its audit entry in the same transaction.
-pub(crate) struct Change<'a> {
-    pub action: Action,
-    pub reason: Option<&'a str>,
-    pub changes: MerchantChanges<'a>,
-    pub details: Option<serde_json::Value>,
-}
-
-pub(crate) async fn apply_change(
-    tx: &mut Conn<'_>,
-    admin: &AdminUser,
-    merchant: &MerchantRow,
-    change: Change<'_>,
-) -> AppResult<MerchantRow> {
-    let from = merchant.effective_status(china_today())?;
-    let to = rules::transition(from, change.action).map_err(invalid_transition)?;
-    let mut changes = change.changes;
-    changes.status = Some(to.as_str());
-    changes.status_reason = Some(change.reason);
-    changes.updated_at = Some(db::now());
-    let action = format!("merchant.{}", change.action.as_str());
-    let updated = merchants::update_if_status(tx, merchant.id, &merchant.status, &changes)
-        .await?
-        .ok_or_else(concurrent_change)?;
-    audit::record(
-        tx,
-        &admin.actor(),
-        AuditEntry {
-            action: &action,
-            entity_type: "merchant",
-            entity_id: merchant.id.to_string(),
-            region_code: Some(&merchant.region_code),
-            before_status: Some(from.as_str()),
-            after_status: Some(to.as_str()),
-            reason: change.reason,
-            details: change.details,
-        },
-    )
-    .await?;
-    Ok(updated)
-}
 
 /// One department's verdict.
 #[derive(Debug, Clone)]

@@ -2,8 +2,9 @@
 //! (retain, suspend or revoke) and the flag clears. A flag never changes the status by
 //! itself.
 
-use super::admission::{apply_change, Change};
-use super::{file, invalid_transition, invalidate_merchant, load_scoped, MerchantFile};
+use super::{
+    apply_change, file, invalid_transition, invalidate_merchant, load_scoped, Change, MerchantFile,
+};
 use crate::app::identity::{AdminUser, DECIDERS};
 use crate::app::Policy;
 use crate::cache::Cache;

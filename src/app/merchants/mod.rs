@@ -6,14 +6,16 @@ pub mod admission;
 pub mod directory;
 pub mod exit;
 
-use crate::app::identity::StaffUser;
+use crate::app::identity::{AdminUser, StaffUser};
 use crate::app::{invalidate, Listed, Page, Policy};
 use crate::cache::{keys, Cache};
-use crate::db::audit::{self, AuditRow};
-use crate::db::merchants::{self, MerchantFilter, MerchantRow, ObjectionRow, ReviewRow};
-use crate::db::{Conn, Db, MerchantId, ReviewId};
+use crate::db::audit::{self, AuditEntry, AuditRow};
+use crate::db::merchants::{
+    self, MerchantChanges, MerchantFilter, MerchantRow, ObjectionRow, ReviewRow,
+};
+use crate::db::{self, Conn, Db, MerchantId, ReviewId};
 use crate::domain::merchant::{
-    self as rules, EmergencyCapability, MerchantCategory, MerchantStatus, ReviewGap,
+    self as rules, Action, EmergencyCapability, MerchantCategory, MerchantStatus, ReviewGap,
 };
 use crate::domain::{china_today, RegionCode};
 use crate::error::{AppError, AppResult, Code};
@@ -45,6 +47,56 @@ pub(crate) async fn load_scoped(
     } else {
         Err(merchant_not_found())
     }
+}
+
+fn concurrent_change() -> AppError {
+    AppError::conflict(
+        Code::ConcurrentChange,
+        "the merchant was changed by someone else at the same moment; reload and retry",
+    )
+}
+
+/// A status change checked by the lifecycle rules, applied only if nobody changed the
+/// merchant meanwhile, with its audit entry in the same transaction.
+pub(crate) struct Change<'a> {
+    pub action: Action,
+    pub reason: Option<&'a str>,
+    pub changes: MerchantChanges<'a>,
+    pub details: Option<serde_json::Value>,
+}
+
+pub(crate) async fn apply_change(
+    tx: &mut Conn<'_>,
+    admin: &AdminUser,
+    merchant: &MerchantRow,
+    change: Change<'_>,
+) -> AppResult<MerchantRow> {
+    let from = merchant.effective_status(china_today())?;
+    let to = rules::transition(from, change.action).map_err(invalid_transition)?;
+    let mut changes = change.changes;
+    changes.status = Some(to.as_str());
+    changes.status_reason = Some(change.reason);
+    changes.updated_at = Some(db::now());
+    let action = format!("merchant.{}", change.action.as_str());
+    let updated = merchants::update_if_status(tx, merchant.id, &merchant.status, &changes)
+        .await?
+        .ok_or_else(concurrent_change)?;
+    audit::record(
+        tx,
+        &admin.actor(),
+        AuditEntry {
+            action: &action,
+            entity_type: "merchant",
+            entity_id: merchant.id.to_string(),
+            region_code: Some(&merchant.region_code),
+            before_status: Some(from.as_str()),
+            after_status: Some(to.as_str()),
+            reason: change.reason,
+            details: change.details,
+        },
+    )
+    .await?;
+    Ok(updated)
 }
 
 /// After a commit: the merchant's cached snapshots (directory and point of sale) are

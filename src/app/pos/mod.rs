@@ -5,14 +5,15 @@
 pub mod redeem;
 pub mod verify;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use self::verify::MerchantCopy;
 use crate::app::identity::{Holder, MerchantStaff, Terminal};
 use crate::app::invalidate;
+use crate::app::merchants::directory::MerchantSnapshot;
 use crate::auth::qr::{QrClaims, QrKeys};
 use crate::cache::{keys, Cache};
 use crate::crypto::DataCipher;
@@ -72,6 +73,14 @@ impl Default for LocalCaches {
     fn default() -> Self {
         LocalCaches::new()
     }
+}
+
+/// A process's own copy of a merchant snapshot and the version token it was cached
+/// under.
+#[derive(Clone)]
+pub struct MerchantCopy {
+    pub(crate) version: Arc<str>,
+    pub(crate) snapshot: Arc<MerchantSnapshot>,
 }
 
 /// What the till's use cases need: the pool, the cache, the QR keys, this process's

@@ -9,7 +9,7 @@ use std::time::Duration;
 use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 
-use super::{PointOfSale, Reason};
+use super::{MerchantCopy, PointOfSale, Reason};
 use crate::app::identity::Terminal;
 use crate::app::merchants::directory::MerchantSnapshot;
 use crate::app::offers::{remaining_for_holder, OfferRules};
@@ -92,14 +92,6 @@ async fn build_card_snapshot(
     };
     let usage = offers::holder_uses(conn, beneficiary.id).await?;
     Ok(Some(CardSnapshot::of(card, beneficiary, usage)?))
-}
-
-/// A process's own copy of a merchant snapshot and the version token it was cached
-/// under.
-#[derive(Clone)]
-pub struct MerchantCopy {
-    version: Arc<str>,
-    snapshot: Arc<MerchantSnapshot>,
 }
 
 /// The card and merchant snapshots, and whether the token's id is already spent.
