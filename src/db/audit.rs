@@ -191,15 +191,12 @@ pub async fn list(
             query
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((audit_log::created_at.desc(), audit_log::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(AuditRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        audit_log,
+        AuditRow,
+        offset,
+        limit
+    ))
 }

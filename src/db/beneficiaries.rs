@@ -184,15 +184,12 @@ pub async fn list(
             query
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((beneficiaries::created_at.desc(), beneficiaries::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(BeneficiaryRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        beneficiaries,
+        BeneficiaryRow,
+        offset,
+        limit
+    ))
 }

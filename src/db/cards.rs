@@ -230,17 +230,14 @@ pub async fn list(
             query
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((cards::created_at.desc(), cards::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(CardRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        cards,
+        CardRow,
+        offset,
+        limit
+    ))
 }
 
 /// Ids of every card of these beneficiaries (to drop their cached snapshots).

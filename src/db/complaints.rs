@@ -92,17 +92,14 @@ pub async fn list(
             query
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((complaints::created_at.desc(), complaints::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(ComplaintRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        complaints,
+        ComplaintRow,
+        offset,
+        limit
+    ))
 }
 
 /// Resolves an open complaint; `None` when it is no longer open.

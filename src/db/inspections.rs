@@ -140,17 +140,14 @@ pub async fn list(
             query
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((inspections::created_at.desc(), inspections::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(InspectionRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        inspections,
+        InspectionRow,
+        offset,
+        limit
+    ))
 }
 
 /// `(inspection, outcome)` of every item of these inspections, for progress counts.

@@ -281,17 +281,14 @@ pub async fn list(
     offset: i64,
     limit: i64,
 ) -> QueryResult<(Vec<MerchantRow>, i64)> {
-    with_conn!(conn, |c| {
-        let total: i64 = filtered_merchants!(filter).count().get_result(c).await?;
-        let rows = filtered_merchants!(filter)
-            .order((merchants::created_at.desc(), merchants::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(MerchantRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered_merchants!(filter),
+        merchants,
+        MerchantRow,
+        offset,
+        limit
+    ))
 }
 
 /// Id and position of every merchant the filter matches (for distance sorting).

@@ -105,6 +105,27 @@ macro_rules! with_conn {
     };
 }
 
+/// `(rows, total)` of a filtered query (`$query`, evaluated twice: the count, then the
+/// page), newest first by `$table`'s `$time` column (`created_at` unless given) then id,
+/// rows selected as `$row`. Inside `with_conn!`, with `c` the connection.
+#[macro_export]
+macro_rules! newest_first {
+    ($c:expr, $query:expr, $table:ident, $row:ty, $offset:expr, $limit:expr) => {
+        $crate::newest_first!($c, $query, $table, created_at, $row, $offset, $limit)
+    };
+    ($c:expr, $query:expr, $table:ident, $time:ident, $row:ty, $offset:expr, $limit:expr) => {{
+        let total: i64 = $query.count().get_result($c).await?;
+        let rows = $query
+            .order(($table::$time.desc(), $table::id.desc()))
+            .offset($offset)
+            .limit($limit)
+            .select(<$row>::as_select())
+            .load($c)
+            .await?;
+        Ok((rows, total))
+    }};
+}
+
 /// Errors of checking out a connection; always a service outage for callers.
 #[derive(Debug, thiserror::Error)]
 #[error("database unavailable: {0}")]

@@ -484,17 +484,15 @@ pub async fn list_redemptions(
             }
         }};
     }
-    with_conn!(conn, |c| {
-        let total: i64 = filtered!().count().get_result(c).await?;
-        let rows = filtered!()
-            .order((redemptions::redeemed_at.desc(), redemptions::id.desc()))
-            .offset(offset)
-            .limit(limit)
-            .select(RedemptionRow::as_select())
-            .load(c)
-            .await?;
-        Ok((rows, total))
-    })
+    with_conn!(conn, |c| crate::newest_first!(
+        c,
+        filtered!(),
+        redemptions,
+        redeemed_at,
+        RedemptionRow,
+        offset,
+        limit
+    ))
 }
 
 // ---------- idempotency ----------
