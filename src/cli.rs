@@ -187,8 +187,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// under the operating-system user.
 async fn export(kind: &str, query: &ExportQuery, output: &std::path::Path) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let plan = exports::plan(kind, query, None, &settings.admission_targets)
-        .map_err(|e| anyhow::anyhow!(e.describe()))?;
+    let plan = exports::plan(kind, query, None).map_err(|e| anyhow::anyhow!(e.describe()))?;
     db::run_migrations(&settings.database).await?;
     let pool = Db::connect(&settings.database, 1).await?;
     let mut pooled = pool.get().await?;

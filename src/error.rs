@@ -80,7 +80,7 @@ impl Kind {
 
 /// Declares [`Code`]: every stable code an error answer can carry, from one list.
 macro_rules! codes {
-    ($($(#[$meta:meta])* $variant:ident => $text:literal,)+) => {
+    ($($(#[$meta:meta])* $variant:ident => $text:literal / $zh:literal,)+) => {
         /// The stable, machine-readable `code` of every error answer. `openapi.yaml`
         /// lists them all (schema `ErrorCode`); a client may match on them.
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -100,6 +100,14 @@ macro_rules! codes {
             pub fn parse(raw: &str) -> Option<Code> {
                 Code::ALL.iter().copied().find(|c| c.as_str() == raw)
             }
+
+            /// What the code says in Chinese, for a cashier, a holder or a clerk: the
+            /// `detail` of an answer whose own detail is English only.
+            pub fn zh(self) -> &'static str {
+                match self {
+                    $(Code::$variant => $zh,)+
+                }
+            }
         }
     };
 }
@@ -107,77 +115,79 @@ macro_rules! codes {
 codes! {
     // Any endpoint.
     /// No such route, or a path parameter that names nothing.
-    NotFound => "not_found",
-    InvalidJson => "invalid_json",
-    ValidationFailed => "validation_failed",
-    PayloadTooLarge => "payload_too_large",
-    InvalidMultipart => "invalid_multipart",
-    TooManyAttempts => "too_many_attempts",
-    InternalError => "internal_error",
-    ServiceUnavailable => "service_unavailable",
+    NotFound => "not_found" / "找不到请求的内容",
+    InvalidJson => "invalid_json" / "请求内容不是有效的 JSON",
+    ValidationFailed => "validation_failed" / "填写的内容有误，请检查后重试",
+    PayloadTooLarge => "payload_too_large" / "上传的内容过大",
+    InvalidMultipart => "invalid_multipart" / "上传的文件格式有误",
+    TooManyAttempts => "too_many_attempts" / "尝试次数过多，请稍后再试",
+    InternalError => "internal_error" / "系统内部错误，请稍后再试",
+    ServiceUnavailable => "service_unavailable" / "服务暂时不可用，请稍后重试",
     // Who is calling.
-    Unauthenticated => "unauthenticated",
-    InvalidCredentials => "invalid_credentials",
-    Forbidden => "forbidden",
-    ReadOnlyRole => "read_only_role",
-    RegionOutOfScope => "region_out_of_scope",
-    WrongDepartment => "wrong_department",
-    TokenRevoked => "token_revoked",
-    InvalidRefreshToken => "invalid_refresh_token",
-    InvalidActivation => "invalid_activation",
+    Unauthenticated => "unauthenticated" / "请先登录",
+    InvalidCredentials => "invalid_credentials" / "用户名或密码错误",
+    Forbidden => "forbidden" / "无权进行此操作",
+    ReadOnlyRole => "read_only_role" / "当前账号只能查看，不能修改",
+    RegionOutOfScope => "region_out_of_scope" / "该地区不在您的管辖范围内",
+    WrongDepartment => "wrong_department" / "只能录入本部门的审核意见",
+    TokenRevoked => "token_revoked" / "登录已失效，请重新登录",
+    InvalidRefreshToken => "invalid_refresh_token" / "登录已过期，请重新登录",
+    InvalidActivation => "invalid_activation" / "激活码无效或已使用",
     // Regions and staff accounts.
-    RegionNotFound => "region_not_found",
-    UsernameTaken => "username_taken",
-    StaffUserNotFound => "staff_user_not_found",
+    RegionNotFound => "region_not_found" / "找不到该地区",
+    UsernameTaken => "username_taken" / "该用户名已被使用",
+    StaffUserNotFound => "staff_user_not_found" / "找不到该工作人员账号",
     // Merchants: admission and exit.
-    MerchantNotFound => "merchant_not_found",
-    DuplicateCreditCode => "duplicate_credit_code",
-    InvalidTransition => "invalid_transition",
-    ConcurrentChange => "concurrent_change",
-    ReviewsIncomplete => "reviews_incomplete",
-    NoticePeriodRunning => "notice_period_running",
-    ObjectionsOpen => "objections_open",
-    ObjectionNotFound => "objection_not_found",
-    ObjectionResolved => "objection_resolved",
-    NotInPublicNotice => "not_in_public_notice",
-    MerchantClosed => "merchant_closed",
-    NotFlagged => "not_flagged",
+    MerchantNotFound => "merchant_not_found" / "找不到该商户",
+    DuplicateCreditCode => "duplicate_credit_code" / "该统一社会信用代码已登记或正在审核",
+    InvalidTransition => "invalid_transition" / "当前状态下不能进行此操作",
+    ConcurrentChange => "concurrent_change" / "内容已被他人修改，请刷新后重试",
+    ReviewsIncomplete => "reviews_incomplete" / "联审尚未全部通过",
+    NoticePeriodRunning => "notice_period_running" / "社会公示期尚未结束",
+    ObjectionsOpen => "objections_open" / "尚有未处理的公示异议",
+    ObjectionNotFound => "objection_not_found" / "找不到该异议",
+    ObjectionResolved => "objection_resolved" / "该异议已处理",
+    NotInPublicNotice => "not_in_public_notice" / "该商户不在公示期内",
+    MerchantClosed => "merchant_closed" / "该商户已被驳回或撤销",
+    NotFlagged => "not_flagged" / "该商户未被列入退出复核",
     // Beneficiaries and cards.
-    BeneficiaryNotFound => "beneficiary_not_found",
-    DuplicateBeneficiary => "duplicate_beneficiary",
-    CardNotFound => "card_not_found",
-    CardExists => "card_exists",
-    CardNotActive => "card_not_active",
-    ProductExists => "product_exists",
-    MissingColumns => "missing_columns",
-    UnreadableFile => "unreadable_file",
+    BeneficiaryNotFound => "beneficiary_not_found" / "找不到该优待对象",
+    DuplicateBeneficiary => "duplicate_beneficiary" / "该优待对象已登记",
+    CardNotFound => "card_not_found" / "找不到该优待卡",
+    CardExists => "card_exists" / "该优待对象已有同类有效优待卡",
+    CardNotActive => "card_not_active" / "该优待卡当前不可用",
+    ProductExists => "product_exists" / "该卡种已存在",
+    MissingColumns => "missing_columns" / "导入文件缺少必需的列",
+    UnreadableFile => "unreadable_file" / "无法读取导入文件",
     // Offers and the point of sale.
-    OfferNotFound => "offer_not_found",
-    OfferNotActive => "offer_not_active",
-    NotEligible => "not_eligible",
-    CompanionsExceeded => "companions_exceeded",
-    QuotaExhausted => "quota_exhausted",
-    HolderLimitReached => "holder_limit_reached",
-    TokenInvalid => "token_invalid",
-    TokenExpired => "token_expired",
-    TokenUsed => "token_used",
-    CardSuspended => "card_suspended",
-    CardRevoked => "card_revoked",
-    CardExpired => "card_expired",
-    MerchantInactive => "merchant_inactive",
-    IdempotencyKeyRequired => "idempotency_key_required",
-    IdempotencyKeyReused => "idempotency_key_reused",
-    TerminalNotFound => "terminal_not_found",
-    RedemptionNotFound => "redemption_not_found",
-    AlreadyVoided => "already_voided",
-    VoidWindowPassed => "void_window_passed",
+    OfferNotFound => "offer_not_found" / "找不到该优待项目",
+    OfferNotActive => "offer_not_active" / "这项优待当前不可用",
+    NotEligible => "not_eligible" / "持卡人不符合这项优待的条件",
+    CompanionsExceeded => "companions_exceeded" / "同行亲属人数超出这项优待的限制",
+    QuotaExhausted => "quota_exhausted" / "这项优待的名额已用完",
+    HolderLimitReached => "holder_limit_reached" / "持卡人本期已用完这项优待",
+    TokenInvalid => "token_invalid" / "二维码无效，请持卡人刷新优待卡二维码后重新出示",
+    TokenExpired => "token_expired" / "二维码已过期，请持卡人刷新后重新出示",
+    TokenUsed => "token_used" / "该二维码已使用，请持卡人刷新后重新出示",
+    CardSuspended => "card_suspended" / "该优待卡已暂停使用，请持卡人联系发卡单位",
+    CardRevoked => "card_revoked" / "该优待卡已注销，不能享受优待",
+    CardExpired => "card_expired" / "该优待卡已过期，请持卡人办理续期",
+    MerchantInactive => "merchant_inactive" / "本店暂不能提供拥军优待，请联系退役军人事务部门",
+    IdempotencyKeyRequired => "idempotency_key_required" / "收银终端请求缺少 Idempotency-Key",
+    IdempotencyKeyReused => "idempotency_key_reused" / "该 Idempotency-Key 已用于另一笔请求",
+    TerminalNotFound => "terminal_not_found" / "找不到该收银终端",
+    RedemptionNotFound => "redemption_not_found" / "找不到该核销记录",
+    AlreadyVoided => "already_voided" / "该核销记录已撤销",
+    VoidWindowPassed => "void_window_passed" / "核销超过 24 小时，不能再撤销",
+    /// An offline verification older than `YONGJUN_OFFLINE_MAX_AGE_HOURS`.
+    OfflineTooOld => "offline_too_old" / "离线核验时间过久，不能再补录",
     // Oversight.
-    ComplaintNotFound => "complaint_not_found",
-    ComplaintResolved => "complaint_resolved",
-    NoRecentRedemption => "no_recent_redemption",
-    InspectionNotFound => "inspection_not_found",
-    NotInSample => "not_in_sample",
-    ExportNotFound => "export_not_found",
+    ComplaintNotFound => "complaint_not_found" / "找不到该投诉",
+    ComplaintResolved => "complaint_resolved" / "该投诉已处理",
+    NoRecentRedemption => "no_recent_redemption" / "近期在该商户没有核销记录，不能投诉或评价",
+    InspectionNotFound => "inspection_not_found" / "找不到该抽查",
+    NotInSample => "not_in_sample" / "该商户不在本次抽查名单中",
+    ExportNotFound => "export_not_found" / "没有这种导出",
 }
 
 impl std::fmt::Display for Code {
@@ -214,7 +224,7 @@ impl ToSchema for Code {
 /// The body of every error answer.
 #[derive(Debug, Serialize, ToSchema)]
 #[schema(example = json!({"type": "about:blank", "title": "Not Found", "status": 404,
-    "code": "region_not_found", "detail": "no region has code 999999"}))]
+    "code": "region_not_found", "detail": "找不到该地区 (no region has code 999999)"}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub kind: &'static str,
@@ -356,7 +366,7 @@ impl AppError {
             title: self.kind.title(),
             status: self.kind.status(),
             code: self.code,
-            detail: self.detail.clone(),
+            detail: in_chinese(self.code, &self.detail),
             errors: self.errors.clone(),
             retry_after: self.retry_after,
             extensions: self.extensions.clone(),
@@ -370,6 +380,19 @@ impl AppError {
             text.push_str(&format!("\n  {}: {}", field.field, field.message));
         }
         text
+    }
+}
+
+/// `detail` as the reader sees it: Chinese first. A detail with no Chinese in it is
+/// preceded by the code's Chinese line.
+fn in_chinese(code: Code, detail: &str) -> String {
+    let chinese = detail
+        .chars()
+        .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    if chinese || detail.is_empty() {
+        detail.to_owned()
+    } else {
+        format!("{} ({detail})", code.zh())
     }
 }
 
@@ -465,7 +488,7 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"type": "about:blank", "title": "Not Found", "status": 404,
-                "code": "region_not_found", "detail": "no region has code 999999"})
+                "code": "region_not_found", "detail": "找不到该地区 (no region has code 999999)"})
         );
     }
 
@@ -479,7 +502,7 @@ mod tests {
             json,
             serde_json::json!({"type": "about:blank", "title": "Unprocessable Entity",
                 "status": 422, "code": "validation_failed",
-                "detail": "invalid fields: username, role",
+                "detail": "填写的内容有误，请检查后重试 (invalid fields: username, role)",
                 "errors": [{"field": "username", "message": "must be 3 to 32 characters"},
                            {"field": "role", "message": "unknown role"}]})
         );
@@ -493,7 +516,7 @@ mod tests {
             json,
             serde_json::json!({"type": "about:blank", "title": "Internal Server Error",
                 "status": 500, "code": "internal_error",
-                "detail": "an unexpected error occurred"})
+                "detail": "系统内部错误，请稍后再试 (an unexpected error occurred)"})
         );
     }
 
@@ -541,6 +564,29 @@ mod tests {
             assert_eq!(Code::parse(text), Some(*code));
         }
         assert_eq!(Code::parse("no_such_code"), None);
+    }
+
+    #[test]
+    fn every_answer_reads_in_chinese_with_its_code_beside() {
+        for code in Code::ALL {
+            assert!(
+                code.zh()
+                    .chars()
+                    .any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c)),
+                "{code} has no Chinese line"
+            );
+        }
+        let english =
+            AppError::unprocessable(Code::OfferNotActive, "this merchant has no such offer");
+        let problem = english.problem();
+        assert_eq!(
+            problem.detail,
+            "这项优待当前不可用 (this merchant has no such offer)"
+        );
+        assert_eq!(problem.code, Code::OfferNotActive);
+        // A detail already in Chinese is kept as it is.
+        let chinese = AppError::conflict(Code::QuotaExhausted, "名额已用完");
+        assert_eq!(chinese.problem().detail, "名额已用完");
     }
 
     #[test]

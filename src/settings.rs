@@ -17,6 +17,10 @@ pub enum Environment {
 }
 
 /// The six departments whose review a merchant needs by default (联审).
+/// The longest a card QR token may live: a code that lives longer can be photographed
+/// and shown by someone else.
+pub const MAX_QR_TTL_SECS: u32 = 300;
+
 pub const DEFAULT_DEPARTMENTS: [&str; 6] = [
     "discipline_inspection",
     "civil_affairs",
@@ -62,7 +66,7 @@ pub struct Settings {
     pub previous_signing_key_pem: Option<SecretString>,
     /// `YONGJUN_PUBLIC_NOTICE_DAYS`: length of the public notice (社会公示). Default 7; 0 allowed.
     pub public_notice_days: u32,
-    /// `YONGJUN_QR_TTL_SECS`: lifetime of a card QR token. Default 60.
+    /// `YONGJUN_QR_TTL_SECS`: lifetime of a card QR token. Default 60; at most 300.
     pub qr_ttl_secs: u32,
     /// `YONGJUN_BOOTSTRAP_ADMIN_PASSWORD`: password of the first `admin` account, created
     /// when no staff account exists. Unset: a random one is printed once.
@@ -76,10 +80,15 @@ pub struct Settings {
     pub required_departments: Vec<String>,
     /// `YONGJUN_STAFF_TOKEN_TTL_SECS`: lifetime of a staff access token. Default 3600.
     pub staff_token_ttl_secs: u32,
-    /// `YONGJUN_ADMISSION_TARGET` (default 100, as Shenzhen's plan sets) and
-    /// `YONGJUN_ADMISSION_TARGETS` (`140521=50,440300=100`): new partners a region is to
-    /// admit each year, shown beside the figures.
-    pub admission_targets: crate::domain::oversight::AdmissionTargets,
+    /// `YONGJUN_OFFLINE_MAX_AGE_HOURS`: how old an offline verification may be when its
+    /// redemption is uploaded. Default 72.
+    pub offline_max_age_hours: u32,
+    /// `YONGJUN_REVOCATIONS_VALID_HOURS`: how long a terminal may rely on a revocation
+    /// feed it fetched (`valid_until`). Default 24.
+    pub revocations_valid_hours: u32,
+    /// `YONGJUN_SWEEP_INTERVAL_SECS`: how often lapsed agreements and cards are marked
+    /// expired. Default 60; 0 turns the sweep off (another process runs it).
+    pub sweep_interval_secs: u64,
     /// When complaint figures flag a merchant for exit review (退出复核); see
     /// `domain::oversight::ExitReviewThresholds` for why the defaults are what they are.
     /// `YONGJUN_FLAG_COMPLAINT_RATE` (default 0.05), `YONGJUN_FLAG_MIN_RATING` (default
@@ -204,14 +213,9 @@ impl Settings {
                 })
                 .unwrap_or_else(|| DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()),
             staff_token_ttl_secs: parse_var("YONGJUN_STAFF_TOKEN_TTL_SECS", 3600)?,
-            admission_targets: crate::domain::oversight::AdmissionTargets {
-                default: parse_var("YONGJUN_ADMISSION_TARGET", 100)?,
-                by_region: match var("YONGJUN_ADMISSION_TARGETS") {
-                    Some(raw) => crate::domain::oversight::AdmissionTargets::parse_overrides(&raw)
-                        .map_err(|e| anyhow::anyhow!("YONGJUN_ADMISSION_TARGETS: {e}"))?,
-                    None => Default::default(),
-                },
-            },
+            offline_max_age_hours: parse_var("YONGJUN_OFFLINE_MAX_AGE_HOURS", 72)?,
+            revocations_valid_hours: parse_var("YONGJUN_REVOCATIONS_VALID_HOURS", 24)?,
+            sweep_interval_secs: parse_var("YONGJUN_SWEEP_INTERVAL_SECS", 60)?,
             exit_review: {
                 let defaults = crate::domain::oversight::ExitReviewThresholds::default();
                 crate::domain::oversight::ExitReviewThresholds {
@@ -234,8 +238,15 @@ impl Settings {
             .exit_review
             .validate()
             .map_err(|e| anyhow::anyhow!(e))?;
-        if settings.qr_ttl_secs == 0 {
-            bail!("YONGJUN_QR_TTL_SECS must be at least 1");
+        if !(1..=MAX_QR_TTL_SECS).contains(&settings.qr_ttl_secs) {
+            bail!(
+                "YONGJUN_QR_TTL_SECS={} is refused: it must be between 1 and {MAX_QR_TTL_SECS} \
+                 (a QR code that lives longer can be photographed and used by someone else)",
+                settings.qr_ttl_secs
+            );
+        }
+        if settings.offline_max_age_hours == 0 || settings.revocations_valid_hours == 0 {
+            bail!("YONGJUN_OFFLINE_MAX_AGE_HOURS and YONGJUN_REVOCATIONS_VALID_HOURS must be at least 1");
         }
         crate::auth::qr::QrKeys::from_pem(settings.signing_key_pem.expose_secret())
             .context("YONGJUN_SIGNING_KEY is not an Ed25519 private key in PKCS#8 PEM")?;

@@ -3,6 +3,7 @@
 //! is done by `app`.
 
 use std::net::TcpListener;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::middleware::from_fn;
@@ -14,7 +15,7 @@ use utoipa_actix_web::AppExt;
 
 use crate::app::pos::LocalCaches;
 use crate::app::staff::{self, Bootstrap};
-use crate::app::{stats, Policy};
+use crate::app::{stats, sweep, Policy};
 use crate::auth::password;
 use crate::auth::qr::QrKeys;
 use crate::auth::tokens::{HolderTokens, StaffTokens};
@@ -160,7 +161,7 @@ impl Application {
         }
         bootstrap_admin(&db, &settings).await?;
         let state = web::Data::new(build_state(&settings, db, cache).await?);
-        spawn_background(&state);
+        spawn_background(&state, settings.sweep_interval_secs);
 
         let app_state = state.clone();
         // Reference routes for docs/benchmarks.md; off unless asked for.
@@ -242,14 +243,15 @@ pub fn policy(settings: &Settings) -> Policy {
         required_departments: settings.required_departments.clone(),
         public_notice_days: settings.public_notice_days,
         qr_ttl_secs: settings.qr_ttl_secs,
-        admission_targets: settings.admission_targets.clone(),
+        offline_max_age_hours: settings.offline_max_age_hours,
+        revocations_valid_hours: settings.revocations_valid_hours,
         exit_review: settings.exit_review,
     }
 }
 
 /// What runs beside the server: this process's copies follow every invalidation any
 /// process announces, and the closed months are summed for the figures.
-fn spawn_background(state: &web::Data<AppState>) {
+fn spawn_background(state: &web::Data<AppState>, sweep_every_secs: u64) {
     let mut heard = state.cache.subscribe_invalidations();
     let listener = state.clone();
     tokio::spawn(async move {
@@ -272,6 +274,19 @@ fn spawn_background(state: &web::Data<AppState>) {
             Err(error) => tracing::warn!(%error, "summing the redemption rollup failed"),
         }
     });
+    if sweep_every_secs > 0 {
+        let sweeper = state.clone();
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(Duration::from_secs(sweep_every_secs));
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                every.tick().await;
+                if let Err(error) = sweep::sweep(&sweeper.db, &sweeper.cache).await {
+                    tracing::warn!(error = %error.describe(), "the expiry sweep failed; retrying at the next interval");
+                }
+            }
+        });
+    }
 }
 
 async fn not_found() -> Result<actix_web::HttpResponse, AppError> {

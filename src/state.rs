@@ -45,6 +45,7 @@ impl AppState {
             qr: &self.keys.qr,
             local: &self.pos,
             qr_ttl_secs: self.policy.qr_ttl_secs,
+            offline_max_age_hours: self.policy.offline_max_age_hours,
         }
     }
 }

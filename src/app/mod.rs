@@ -17,9 +17,11 @@ pub mod pos;
 pub mod regions;
 pub mod staff;
 pub mod stats;
+pub mod sweep;
+pub mod targets;
 
 use crate::cache::Cache;
-use crate::domain::oversight::{AdmissionTargets, ExitReviewThresholds};
+use crate::domain::oversight::ExitReviewThresholds;
 pub use crate::domain::Page;
 
 /// The rules an office configures (settings), as the use cases follow them.
@@ -31,8 +33,10 @@ pub struct Policy {
     pub public_notice_days: u32,
     /// Lifetime of a card QR token.
     pub qr_ttl_secs: u32,
-    /// Yearly admission targets of the figures.
-    pub admission_targets: AdmissionTargets,
+    /// How old an offline verification may be when its redemption arrives.
+    pub offline_max_age_hours: u32,
+    /// How long a terminal may rely on a revocation feed it fetched.
+    pub revocations_valid_hours: u32,
     /// When complaint figures flag a merchant for exit review.
     pub exit_review: ExitReviewThresholds,
 }

@@ -1,6 +1,8 @@
 //! Card QR tokens: compact JWS signed with Ed25519 (EdDSA), claims `sub` (card id),
-//! `ver` (card version), `iat`, `exp`, `jti`. Terminals verify them, online or offline
-//! with the public keys of `/.well-known/jwks.json`.
+//! `ver` (card version), `iat`, `exp`, `jti` and `cexp` (the card's own expiry).
+//! Terminals verify them, online or offline with the public keys of
+//! `/.well-known/jwks.json`. The same keys sign the revocation feed as a detached JWS
+//! (RFC 7515 appendix F), so a terminal can trust a feed however it arrived.
 
 use anyhow::Context;
 use base64::Engine;
@@ -11,6 +13,10 @@ use serde::{Deserialize, Serialize};
 use sha2::Digest;
 
 use crate::db::CardId;
+
+fn b64(bytes: &[u8]) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(bytes)
+}
 
 /// A fresh Ed25519 private key as PKCS#8 PEM, for development.
 pub fn generate_signing_key_pem() -> String {
@@ -27,7 +33,13 @@ pub struct QrClaims {
     pub iat: i64,
     pub exp: i64,
     pub jti: String,
+    /// The card's expiry (Unix seconds): an offline terminal refuses an expired card.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cexp: Option<i64>,
 }
+
+/// Seconds of clock difference tolerated between the terminal and the server.
+pub const LEEWAY_SECS: i64 = 2;
 
 /// Why a token was refused.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +60,8 @@ pub struct QrKeys {
     encoding: EncodingKey,
     verifying: Vec<VerifyingKey>,
     validation: Validation,
+    /// Signature and claims only: the lifetime is checked against another time.
+    unexpired: Validation,
 }
 
 fn public_parts(signing: &SigningKey) -> anyhow::Result<VerifyingKey> {
@@ -75,13 +89,16 @@ impl QrKeys {
             verifying.push(public_parts(&old)?);
         }
         let mut validation = Validation::new(Algorithm::EdDSA);
-        validation.leeway = 2;
+        validation.leeway = LEEWAY_SECS as u64;
         validation.set_required_spec_claims(&["exp", "sub"]);
+        let mut unexpired = validation.clone();
+        unexpired.validate_exp = false;
         Ok(QrKeys {
             kid: verifying[0].kid.clone(),
             encoding,
             verifying,
             validation,
+            unexpired,
         })
     }
 
@@ -89,12 +106,14 @@ impl QrKeys {
         &self.kid
     }
 
-    /// A token for `card` at `version`, valid `ttl_secs`: `(token, claims)`.
+    /// A token for `card` at `version`, valid `ttl_secs`, carrying the card's expiry
+    /// `card_expires` (Unix seconds): `(token, claims)`.
     pub fn sign(
         &self,
         card: CardId,
         version: i32,
         ttl_secs: u32,
+        card_expires: Option<i64>,
     ) -> anyhow::Result<(String, QrClaims)> {
         let now = chrono::Utc::now().timestamp();
         let claims = QrClaims {
@@ -103,6 +122,7 @@ impl QrKeys {
             iat: now,
             exp: now + i64::from(ttl_secs),
             jti: uuid::Uuid::new_v4().simple().to_string(),
+            cexp: card_expires,
         };
         let mut header = Header::new(Algorithm::EdDSA);
         header.kid = Some(self.kid.clone());
@@ -112,17 +132,21 @@ impl QrKeys {
         ))
     }
 
-    /// Checks signature and expiry. Costs one Ed25519 verification.
-    pub fn verify(&self, token: &str) -> Result<QrClaims, QrError> {
-        let header = jsonwebtoken::decode_header(token).map_err(|_| QrError::Invalid)?;
-        let key = match header.kid.as_deref() {
+    fn key_for(&self, kid: Option<&str>) -> Result<&VerifyingKey, QrError> {
+        match kid {
             Some(kid) => self
                 .verifying
                 .iter()
                 .find(|k| k.kid == kid)
-                .ok_or(QrError::Invalid)?,
-            None => &self.verifying[0],
-        };
+                .ok_or(QrError::Invalid),
+            None => Ok(&self.verifying[0]),
+        }
+    }
+
+    /// Checks signature and expiry. Costs one Ed25519 verification.
+    pub fn verify(&self, token: &str) -> Result<QrClaims, QrError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| QrError::Invalid)?;
+        let key = self.key_for(header.kid.as_deref())?;
         match jsonwebtoken::decode::<QrClaims>(token, &key.decoding, &self.validation) {
             Ok(data) => Ok(data.claims),
             Err(e) if matches!(e.kind(), jsonwebtoken::errors::ErrorKind::ExpiredSignature) => {
@@ -130,6 +154,53 @@ impl QrKeys {
             }
             Err(_) => Err(QrError::Invalid),
         }
+    }
+
+    /// Checks the signature, and that the token was live at `at` (Unix seconds, with
+    /// the leeway): what a terminal that verified it offline at `at` saw.
+    pub fn verify_at(&self, token: &str, at: i64) -> Result<QrClaims, QrError> {
+        let header = jsonwebtoken::decode_header(token).map_err(|_| QrError::Invalid)?;
+        let key = self.key_for(header.kid.as_deref())?;
+        let claims = jsonwebtoken::decode::<QrClaims>(token, &key.decoding, &self.unexpired)
+            .map_err(|_| QrError::Invalid)?
+            .claims;
+        if at + LEEWAY_SECS < claims.iat || at - LEEWAY_SECS > claims.exp {
+            return Err(QrError::Expired);
+        }
+        Ok(claims)
+    }
+
+    /// A detached JWS (RFC 7515 appendix F) of `payload` under the signing key:
+    /// `header..signature`, the payload left out; a verifier puts it back.
+    pub fn sign_detached(&self, payload: &[u8]) -> anyhow::Result<String> {
+        let mut header = Header::new(Algorithm::EdDSA);
+        header.kid = Some(self.kid.clone());
+        let header = b64(&serde_json::to_vec(&header)?);
+        let input = format!("{header}.{}", b64(payload));
+        let signature =
+            jsonwebtoken::crypto::sign(input.as_bytes(), &self.encoding, Algorithm::EdDSA)?;
+        Ok(format!("{header}..{signature}"))
+    }
+
+    /// Whether `jws` (detached) signs `payload` with one of the verifying keys.
+    pub fn verify_detached(&self, jws: &str, payload: &[u8]) -> bool {
+        let Some((header, signature)) = jws.split_once("..") else {
+            return false;
+        };
+        let kid = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .decode(header)
+            .ok()
+            .and_then(|json| serde_json::from_slice::<Header>(&json).ok())
+            .map(|h| h.kid);
+        let Some(kid) = kid else {
+            return false;
+        };
+        let Ok(key) = self.key_for(kid.as_deref()) else {
+            return false;
+        };
+        let input = format!("{header}.{}", b64(payload));
+        jsonwebtoken::crypto::verify(signature, input.as_bytes(), &key.decoding, Algorithm::EdDSA)
+            .unwrap_or(false)
     }
 
     /// The JWK Set of every verifying key (RFC 8037 OKP keys).
@@ -163,14 +234,14 @@ mod tests {
         let rotated = QrKeys::with_previous(&new_pem, &[&old_pem]).unwrap();
         let card = CardId::new();
 
-        let (token, claims) = rotated.sign(card, 3, 60).unwrap();
+        let (token, claims) = rotated.sign(card, 3, 60, Some(2_000_000_000)).unwrap();
         let checked = rotated.verify(&token).unwrap();
         assert_eq!(
             (checked.sub, checked.ver, checked.jti),
             (card, 3, claims.jti)
         );
         // Tokens of the previous key still verify during the rotation.
-        let (old_token, _) = old.sign(card, 3, 60).unwrap();
+        let (old_token, _) = old.sign(card, 3, 60, None).unwrap();
         assert!(rotated.verify(&old_token).is_ok());
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
         // The old key alone does not know the new one.
@@ -186,6 +257,7 @@ mod tests {
                 iat: now - 120,
                 exp: now - 60,
                 jti: "x".into(),
+                cexp: None,
             };
             (
                 jsonwebtoken::encode(&header, &claims, &rotated.encoding).unwrap(),
@@ -193,9 +265,39 @@ mod tests {
             )
         };
         assert_eq!(rotated.verify(&expired).unwrap_err(), QrError::Expired);
+        // Verified offline while it was live: accepted; after its life: not.
+        let now = chrono::Utc::now().timestamp();
+        assert!(rotated.verify_at(&expired, now - 90).is_ok());
+        assert_eq!(
+            rotated.verify_at(&expired, now).unwrap_err(),
+            QrError::Expired
+        );
+        assert_eq!(
+            rotated.verify_at(&expired, now - 200).unwrap_err(),
+            QrError::Expired
+        );
+        assert_eq!(checked.cexp, Some(2_000_000_000));
         let mut tampered = token.clone();
         tampered.replace_range(tampered.len() - 4.., "AAAA");
         assert_eq!(rotated.verify(&tampered).unwrap_err(), QrError::Invalid);
         assert_eq!(rotated.verify("garbage").unwrap_err(), QrError::Invalid);
+        assert_eq!(
+            rotated.verify_at(&tampered, now).unwrap_err(),
+            QrError::Invalid
+        );
+    }
+
+    #[test]
+    fn a_detached_signature_signs_exactly_its_payload() {
+        let keys = QrKeys::from_pem(&generate_signing_key_pem()).unwrap();
+        let body = br#"{"cards":[],"next_cursor":null}"#;
+        let jws = keys.sign_detached(body).unwrap();
+        assert_eq!(jws.split('.').count(), 3);
+        assert_eq!(jws.split('.').nth(1), Some(""), "the payload is detached");
+        assert!(keys.verify_detached(&jws, body));
+        assert!(!keys.verify_detached(&jws, br#"{"cards":[1],"next_cursor":null}"#));
+        let other = QrKeys::from_pem(&generate_signing_key_pem()).unwrap();
+        assert!(!other.verify_detached(&jws, body));
+        assert!(!keys.verify_detached("garbage", body));
     }
 }

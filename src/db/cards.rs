@@ -2,12 +2,12 @@
 
 use chrono::NaiveDateTime;
 use diesel::{
-    ExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
-    TextExpressionMethods,
+    BoolExpressionMethods, ExpressionMethods, OptionalExtension, QueryDsl, QueryResult,
+    SelectableHelper, TextExpressionMethods,
 };
 use diesel_async::RunQueryDsl;
 
-use super::schema::{beneficiaries, card_products, cards};
+use super::schema::{beneficiaries, card_changes, card_products, cards};
 use super::stored::{vocab, Stored};
 use super::{BeneficiaryId, CardId, Conn};
 use crate::domain::beneficiary::CardStatus;
@@ -87,12 +87,49 @@ impl CardRow {
     }
 }
 
+/// Inserts a card and the beginning of its first version.
 pub async fn insert(conn: &mut Conn<'_>, card: &CardRow) -> QueryResult<()> {
     with_conn!(conn, |c| diesel::insert_into(cards::table)
         .values(card)
         .execute(c)
         .await)?;
+    record_change(conn, card.id, card.version, &card.status, card.issued_at).await
+}
+
+/// When `version` of a card began, with the status it began with (in the transaction
+/// of the change).
+async fn record_change(
+    conn: &mut Conn<'_>,
+    id: CardId,
+    version: i32,
+    status: &str,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    with_conn!(conn, |c| diesel::insert_into(card_changes::table)
+        .values((
+            card_changes::card_id.eq(id),
+            card_changes::version.eq(version),
+            card_changes::status.eq(status),
+            card_changes::changed_at.eq(at),
+        ))
+        .execute(c)
+        .await)?;
     Ok(())
+}
+
+/// When `version` of a card began and its status then; `None` for versions older than
+/// the record (cards changed before it was kept).
+pub async fn version_began(
+    conn: &mut Conn<'_>,
+    id: CardId,
+    version: i32,
+) -> QueryResult<Option<(String, NaiveDateTime)>> {
+    with_conn!(conn, |c| card_changes::table
+        .find((id, version))
+        .select((card_changes::status, card_changes::changed_at))
+        .first(c)
+        .await
+        .optional())
 }
 
 /// A card with its holder, in one round trip (the redemption path).
@@ -146,7 +183,8 @@ pub async fn live_card(
         .optional())
 }
 
-/// A status change: applied only if the card is still at `version`; bumps the version.
+/// A status change: applied only if the card is still at `version`; bumps the version
+/// and records when the new one began.
 #[allow(clippy::too_many_arguments)]
 pub async fn change_status(
     conn: &mut Conn<'_>,
@@ -157,7 +195,7 @@ pub async fn change_status(
     replaced_by: Option<CardId>,
     now: NaiveDateTime,
 ) -> QueryResult<Option<CardRow>> {
-    with_conn!(conn, |c| diesel::update(
+    let changed = with_conn!(conn, |c| diesel::update(
         cards::table
             .filter(cards::id.eq(id))
             .filter(cards::version.eq(version))
@@ -173,7 +211,29 @@ pub async fn change_status(
     .returning(CardRow::as_returning())
     .get_result(c)
     .await
-    .optional())
+    .optional())?;
+    if let Some(card) = &changed {
+        record_change(conn, card.id, card.version, &card.status, now).await?;
+    }
+    Ok(changed)
+}
+
+/// Cards stored as active whose `expires_at` has passed, with their holder's region: at
+/// most `limit`.
+pub async fn lapsed_cards(
+    conn: &mut Conn<'_>,
+    now: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<(CardRow, String)>> {
+    with_conn!(conn, |c| cards::table
+        .inner_join(beneficiaries::table)
+        .filter(cards::status.eq(CardStatus::Active.as_str()))
+        .filter(cards::expires_at.le(now))
+        .order(cards::expires_at.asc())
+        .limit(limit)
+        .select((CardRow::as_select(), beneficiaries::region_code))
+        .load(c)
+        .await)
 }
 
 /// Spends a card's activation code: `true` only for the first caller with the right hash.
@@ -269,12 +329,30 @@ pub async fn set_replaced_by(
 }
 
 /// Cards whose status changed after `since`, oldest change first (the revocation feed).
-pub async fn changed_since(conn: &mut Conn<'_>, since: NaiveDateTime) -> QueryResult<Vec<CardRow>> {
-    with_conn!(conn, |c| cards::table
-        .filter(cards::status_changed_at.gt(since))
-        .order(cards::status_changed_at.asc())
-        .limit(10_000)
-        .select(CardRow::as_select())
-        .load(c)
-        .await)
+/// Cards no longer active (suspended, revoked, reissued, expired), in the order of their
+/// last change, after the position `after` (a change time and, for changes at the same
+/// instant, a card id): at most `limit`.
+pub async fn lapsed_after(
+    conn: &mut Conn<'_>,
+    after: (NaiveDateTime, Option<CardId>),
+    limit: i64,
+) -> QueryResult<Vec<CardRow>> {
+    let (at, id) = after;
+    let later = cards::status_changed_at.gt(at);
+    with_conn!(conn, |c| {
+        let query = cards::table
+            .filter(cards::status.ne(CardStatus::Active.as_str()))
+            .order((cards::status_changed_at.asc(), cards::id.asc()))
+            .limit(limit)
+            .select(CardRow::as_select());
+        match id {
+            Some(id) => {
+                query
+                    .filter(later.or(cards::status_changed_at.eq(at).and(cards::id.gt(id))))
+                    .load(c)
+                    .await
+            }
+            None => query.filter(later).load(c).await,
+        }
+    })
 }

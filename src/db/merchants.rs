@@ -51,6 +51,8 @@ pub struct MerchantRow {
     pub exit_review_flagged_at: Option<NaiveDateTime>,
     /// When an administrator last recorded an exit-review decision.
     pub exit_review_cleared_at: Option<NaiveDateTime>,
+    /// What the partner commits in an emergency (急时战时), in its own words.
+    pub emergency_commitment: String,
 }
 
 impl MerchantRow {
@@ -109,9 +111,52 @@ pub struct NewMerchant<'a> {
     pub measures: &'a str,
     pub commitments: &'a str,
     pub emergency_capabilities: &'a str,
+    pub emergency_commitment: &'a str,
     pub status: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+}
+
+/// What a partner changes of its own entry, or an office of its registration; `None`
+/// leaves a column as it is.
+#[derive(Debug, Default, diesel::AsChangeset)]
+#[diesel(table_name = merchants)]
+pub struct ProfileChanges<'a> {
+    pub contact_name: Option<&'a str>,
+    pub contact_phone: Option<&'a str>,
+    pub address: Option<&'a str>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub services: Option<&'a str>,
+    pub measures: Option<&'a str>,
+    pub commitments: Option<&'a str>,
+    pub emergency_capabilities: Option<&'a str>,
+    pub emergency_commitment: Option<&'a str>,
+    pub name: Option<&'a str>,
+    pub kind: Option<&'a str>,
+    pub category: Option<&'a str>,
+    pub region_code: Option<&'a str>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+/// Applies `changes` if the merchant was not changed since `updated_at` was read;
+/// `None` when it was.
+pub async fn update_profile(
+    conn: &mut Conn<'_>,
+    id: MerchantId,
+    updated_at: NaiveDateTime,
+    changes: &ProfileChanges<'_>,
+) -> QueryResult<Option<MerchantRow>> {
+    with_conn!(conn, |c| diesel::update(
+        merchants::table
+            .filter(merchants::id.eq(id))
+            .filter(merchants::updated_at.eq(updated_at)),
+    )
+    .set(changes)
+    .returning(MerchantRow::as_returning())
+    .get_result(c)
+    .await
+    .optional())
 }
 
 /// A status change and what comes with it; `None` leaves a column as it is.
@@ -196,7 +241,8 @@ pub struct MerchantFilter {
     /// `LIKE` patterns of region subtrees; every one must match.
     pub region_likes: Vec<String>,
     pub category: Option<String>,
-    /// Substring of name, address or services.
+    pub kind: Option<String>,
+    /// Substring of name, address, services, measures or commitments.
     pub q: Option<String>,
     pub capability: Option<String>,
     /// Only merchants that committed at least one emergency capability.
@@ -243,6 +289,9 @@ macro_rules! filtered_merchants {
         if let Some(category) = &filter.category {
             query = query.filter(merchants::category.eq(category.clone()));
         }
+        if let Some(kind) = &filter.kind {
+            query = query.filter(merchants::kind.eq(kind.clone()));
+        }
         if let Some(q) = &filter.q {
             let pattern = format!("%{}%", like_escape(q));
             query = query.filter(
@@ -250,7 +299,9 @@ macro_rules! filtered_merchants {
                     .like(pattern.clone())
                     .escape('\\')
                     .or(merchants::address.like(pattern.clone()).escape('\\'))
-                    .or(merchants::services.like(pattern).escape('\\')),
+                    .or(merchants::services.like(pattern.clone()).escape('\\'))
+                    .or(merchants::measures.like(pattern.clone()).escape('\\'))
+                    .or(merchants::commitments.like(pattern).escape('\\')),
             );
         }
         if let Some(capability) = &filter.capability {
@@ -509,5 +560,21 @@ pub async fn next_badge_seq(conn: &mut Conn<'_>, region_code: &str, year: i32) -
         .set(badge_sequences::last_seq.eq(badge_sequences::last_seq + 1))
         .returning(badge_sequences::last_seq)
         .get_result(c)
+        .await)
+}
+
+/// Merchants stored as active whose agreement ended before `today`: at most `limit`.
+pub async fn lapsed_agreements(
+    conn: &mut Conn<'_>,
+    today: NaiveDate,
+    limit: i64,
+) -> QueryResult<Vec<MerchantRow>> {
+    with_conn!(conn, |c| merchants::table
+        .filter(merchants::status.eq(MerchantStatus::Active.as_str()))
+        .filter(merchants::agreement_end.lt(today))
+        .order(merchants::agreement_end.asc())
+        .limit(limit)
+        .select(MerchantRow::as_select())
+        .load(c)
         .await)
 }

@@ -9,6 +9,7 @@ pub mod beneficiaries;
 pub mod cards;
 pub mod complaints;
 pub mod exports;
+pub mod figures;
 pub mod ids;
 pub mod inspections;
 pub mod merchants;
@@ -18,6 +19,8 @@ pub mod schema;
 pub mod staff;
 pub mod stats;
 pub mod stored;
+pub mod targets;
+pub mod terminals;
 
 use std::time::Duration;
 
@@ -361,4 +364,28 @@ fn open_sqlite_sync(path: &std::path::Path) -> anyhow::Result<diesel::SqliteConn
 pub fn now() -> chrono::NaiveDateTime {
     use chrono::{SubsecRound, Utc};
     Utc::now().naive_utc().trunc_subsecs(6)
+}
+
+/// The advisory-lock key of the periodic sweep (`app::sweep`).
+pub const JOB_SWEEP: i64 = 0x594a_5357; // "YJSW"
+
+/// Takes the transaction-scoped lock of a background job on PostgreSQL: `false` when
+/// another process holds it. SQLite has one writer at a time anyway: always `true`.
+pub async fn try_job_lock(conn: &mut Conn<'_>, key: i64) -> diesel::QueryResult<bool> {
+    #[derive(diesel::QueryableByName)]
+    struct Locked {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        locked: bool,
+    }
+    match conn {
+        Conn::Pg(c) => {
+            use diesel_async::RunQueryDsl;
+            let row: Locked = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .get_result(&mut **c)
+                .await?;
+            Ok(row.locked)
+        }
+        Conn::Sqlite(_) => Ok(true),
+    }
 }

@@ -1,13 +1,15 @@
-//! Offers, terminals, redemptions, per-holder usage and idempotency keys.
+//! Offers, redemptions, per-holder usage and idempotency keys.
 
 use chrono::NaiveDateTime;
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, NullableExpressionMethods,
-    OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
+    BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, JoinOnDsl,
+    NullableExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
+    TextExpressionMethods,
 };
 use diesel_async::RunQueryDsl;
 
-use super::schema::{holder_usage, idempotency_keys, offers, redemptions, terminals};
+use super::merchants::MerchantRow;
+use super::schema::{holder_usage, idempotency_keys, merchants, offers, redemptions};
 use super::stored::{vocab, vocab_list, vocab_opt, Stored};
 use super::{BeneficiaryId, CardId, Conn, MerchantId, OfferId, RedemptionId, TerminalId};
 use crate::domain::beneficiary::{Category, Honor};
@@ -174,6 +176,65 @@ pub async fn merchant_offers(
     })
 }
 
+/// Which offers an office's queue or a merchant's list shows.
+#[derive(Debug, Default, Clone)]
+pub struct OfferFilter {
+    pub merchant: Option<MerchantId>,
+    pub status: Option<String>,
+    /// `LIKE` patterns of the merchant's region; every one must match.
+    pub region_likes: Vec<String>,
+    /// Substring of the title, the description or the merchant's name.
+    pub q: Option<String>,
+}
+
+macro_rules! filtered_offers {
+    ($filter:expr) => {{
+        let filter = $filter;
+        let mut query = offers::table.inner_join(merchants::table).into_boxed();
+        if let Some(merchant) = filter.merchant {
+            query = query.filter(offers::merchant_id.eq(merchant));
+        }
+        if let Some(status) = &filter.status {
+            query = query.filter(offers::status.eq(status.clone()));
+        }
+        for pattern in &filter.region_likes {
+            query = query.filter(merchants::region_code.like(pattern.clone()));
+        }
+        if let Some(q) = &filter.q {
+            let pattern = format!("%{}%", super::merchants::like_escape(q));
+            query = query.filter(
+                offers::title
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(offers::description.like(pattern.clone()).escape('\\'))
+                    .or(merchants::name.like(pattern).escape('\\')),
+            );
+        }
+        query
+    }};
+}
+
+/// Offers matching `filter` with their merchants, oldest first (a queue is worked
+/// from its front), and how many match in all.
+pub async fn list_offers(
+    conn: &mut Conn<'_>,
+    filter: &OfferFilter,
+    offset: i64,
+    limit: i64,
+) -> QueryResult<(Vec<(OfferRow, MerchantRow)>, i64)> {
+    with_conn!(conn, |c| {
+        let total: i64 = filtered_offers!(filter).count().get_result(c).await?;
+        let rows = filtered_offers!(filter)
+            .order((offers::created_at.asc(), offers::id.asc()))
+            .offset(offset)
+            .limit(limit)
+            .select((OfferRow::as_select(), MerchantRow::as_select()))
+            .load(c)
+            .await?;
+        Ok((rows, total))
+    })
+}
+
 /// Active offers of the given merchants.
 pub async fn active_offers_of(
     conn: &mut Conn<'_>,
@@ -312,74 +373,6 @@ pub async fn holder_uses(
         .await)
 }
 
-// ---------- terminals ----------
-
-#[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
-#[diesel(table_name = terminals)]
-#[diesel(check_for_backend(diesel::pg::Pg, diesel::sqlite::Sqlite))]
-pub struct TerminalRow {
-    pub id: TerminalId,
-    pub merchant_id: MerchantId,
-    pub name: String,
-    pub api_key_hash: String,
-    pub created_at: NaiveDateTime,
-    pub deleted_at: Option<NaiveDateTime>,
-}
-
-pub async fn insert_terminal(conn: &mut Conn<'_>, row: &TerminalRow) -> QueryResult<()> {
-    with_conn!(conn, |c| diesel::insert_into(terminals::table)
-        .values(row)
-        .execute(c)
-        .await)?;
-    Ok(())
-}
-
-pub async fn terminal_by_key_hash(
-    conn: &mut Conn<'_>,
-    hash: &str,
-) -> QueryResult<Option<TerminalRow>> {
-    with_conn!(conn, |c| terminals::table
-        .filter(terminals::api_key_hash.eq(hash))
-        .filter(terminals::deleted_at.is_null())
-        .select(TerminalRow::as_select())
-        .first(c)
-        .await
-        .optional())
-}
-
-pub async fn terminals_of(
-    conn: &mut Conn<'_>,
-    merchant: MerchantId,
-) -> QueryResult<Vec<TerminalRow>> {
-    with_conn!(conn, |c| terminals::table
-        .filter(terminals::merchant_id.eq(merchant))
-        .filter(terminals::deleted_at.is_null())
-        .order(terminals::created_at.asc())
-        .select(TerminalRow::as_select())
-        .load(c)
-        .await)
-}
-
-/// Deletes a terminal of this merchant; its key hash is returned so caches can drop it.
-pub async fn delete_terminal(
-    conn: &mut Conn<'_>,
-    merchant: MerchantId,
-    id: TerminalId,
-    at: NaiveDateTime,
-) -> QueryResult<Option<String>> {
-    with_conn!(conn, |c| diesel::update(
-        terminals::table
-            .filter(terminals::id.eq(id))
-            .filter(terminals::merchant_id.eq(merchant))
-            .filter(terminals::deleted_at.is_null())
-    )
-    .set(terminals::deleted_at.eq(Some(at)))
-    .returning(terminals::api_key_hash)
-    .get_result(c)
-    .await
-    .optional())
-}
-
 // ---------- redemptions ----------
 
 #[derive(Debug, Clone, diesel::Queryable, diesel::Selectable, diesel::Insertable)]
@@ -408,6 +401,10 @@ pub struct RedemptionRow {
     pub card_product: String,
     pub offer_kind: String,
     pub merchant_category: String,
+    /// Verified by the terminal without the network, and uploaded later.
+    pub offline: bool,
+    /// When the terminal verified the token offline.
+    pub verified_offline_at: Option<NaiveDateTime>,
 }
 
 impl RedemptionRow {

@@ -49,3 +49,13 @@ pub async fn children(conn: &mut Conn<'_>, parent: Option<&str>) -> QueryResult<
         query.load(c).await
     })
 }
+
+/// Every province and city (levels 1 and 2): a few hundred rows.
+pub async fn provinces_and_cities(conn: &mut Conn<'_>) -> QueryResult<Vec<RegionRow>> {
+    with_conn!(conn, |c| regions::table
+        .filter(regions::level.le(2))
+        .select(RegionRow::as_select())
+        .order(regions::code.asc())
+        .load(c)
+        .await)
+}

@@ -99,6 +99,7 @@ diesel::table! {
         exit_review_reason -> Nullable<Text>,
         exit_review_flagged_at -> Nullable<Timestamp>,
         exit_review_cleared_at -> Nullable<Timestamp>,
+        emergency_commitment -> Text,
     }
 }
 
@@ -275,6 +276,8 @@ diesel::table! {
         card_product -> Text,
         offer_kind -> Text,
         merchant_category -> Text,
+        offline -> Bool,
+        verified_offline_at -> Nullable<Timestamp>,
     }
 }
 
@@ -358,6 +361,34 @@ diesel::table! {
 
 diesel::joinable!(offers -> merchants (merchant_id));
 diesel::joinable!(redemptions -> offers (offer_id));
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    card_changes (card_id, version) {
+        card_id -> DbUuid,
+        version -> Integer,
+        status -> Text,
+        changed_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+
+    targets (region_code, year) {
+        region_code -> Text,
+        year -> Integer,
+        new_partners -> Nullable<BigInt>,
+        insurance_gifts -> Nullable<BigInt>,
+        activities -> Nullable<BigInt>,
+        people_served -> Nullable<BigInt>,
+        updated_by -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(card_changes -> cards (card_id));
 diesel::joinable!(cards -> beneficiaries (beneficiary_id));
 diesel::joinable!(cards -> card_products (product));
 diesel::joinable!(merchants -> regions (region_code));
@@ -386,5 +417,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     idempotency_keys,
     complaints,
     inspections,
-    inspection_items
+    inspection_items,
+    card_changes,
+    targets
 );

@@ -5,7 +5,7 @@
 //! of them (`GROUPING SETS`).
 
 use chrono::{Datelike, NaiveDate, NaiveDateTime};
-use diesel::sql_types::{BigInt, Date, Integer, Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Date, Nullable, Text, Timestamp};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
@@ -13,7 +13,7 @@ use super::Conn;
 use crate::with_conn;
 
 /// Turns `$1, $2, …` into SQLite's `?` (each placeholder used once, in order).
-fn for_backend(sql: &str, pg: bool) -> String {
+pub(super) fn for_backend(sql: &str, pg: bool) -> String {
     if pg {
         return sql.to_owned();
     }
@@ -32,7 +32,7 @@ fn for_backend(sql: &str, pg: bool) -> String {
     out
 }
 
-fn is_pg(conn: &Conn<'_>) -> bool {
+pub(super) fn is_pg(conn: &Conn<'_>) -> bool {
     matches!(conn, Conn::Pg(_))
 }
 
@@ -469,45 +469,6 @@ pub async fn merchant_groups(
         .bind::<Date, _>(today)
         .bind::<Text, _>(region_like)
         .load::<MerchantGroup>(c)
-        .await)
-}
-
-#[derive(Debug, Clone, diesel::QueryableByName)]
-pub struct AdmissionGroup {
-    #[diesel(sql_type = Integer)]
-    pub year: i32,
-    #[diesel(sql_type = Text)]
-    pub region_code: String,
-    #[diesel(sql_type = BigInt)]
-    pub n: i64,
-}
-
-/// Merchants first admitted in `[from, until)` (UTC bounds), by year (China time) and
-/// region.
-pub async fn admissions(
-    conn: &mut Conn<'_>,
-    region_like: &str,
-    from: NaiveDateTime,
-    until: NaiveDateTime,
-) -> QueryResult<Vec<AdmissionGroup>> {
-    let year = if is_pg(conn) {
-        "CAST(EXTRACT(YEAR FROM admitted_at + interval '8 hours') AS INTEGER)"
-    } else {
-        "CAST(strftime('%Y', admitted_at, '+8 hours') AS INTEGER)"
-    };
-    let sql = for_backend(
-        &format!(
-            "SELECT {year} AS year, region_code, count(*) AS n FROM merchants \
-             WHERE admitted_at IS NOT NULL AND admitted_at >= $1 AND admitted_at < $2 \
-             AND region_code LIKE $3 GROUP BY 1, 2"
-        ),
-        is_pg(conn),
-    );
-    with_conn!(conn, |c| diesel::sql_query(&sql)
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(until)
-        .bind::<Text, _>(region_like)
-        .load::<AdmissionGroup>(c)
         .await)
 }
 

@@ -131,6 +131,8 @@ vocabulary! {
         Reinstate => "reinstate",
         Revoke => "revoke",
         Expire => "expire",
+        /// A new agreement for an active or expired merchant (续签).
+        Renew => "renew",
     }
 }
 
@@ -172,6 +174,7 @@ pub fn transition(
         (S::Suspended, A::Reinstate) => S::Active,
         (S::Active | S::Suspended | S::Expired, A::Revoke) => S::Revoked,
         (S::Active, A::Expire) => S::Expired,
+        (S::Active | S::Expired, A::Renew) => S::Active,
         _ => return Err(InvalidTransition { from, action }),
     };
     Ok(to)
@@ -254,7 +257,7 @@ mod tests {
     use MerchantStatus as S;
 
     /// Every legal move; anything not listed must be refused.
-    const LEGAL: [(MerchantStatus, Action, MerchantStatus); 14] = [
+    const LEGAL: [(MerchantStatus, Action, MerchantStatus); 16] = [
         (S::Pending, A::RecordReview, S::UnderReview),
         (S::UnderReview, A::RecordReview, S::UnderReview),
         (S::UnderReview, A::Approve, S::PublicNotice),
@@ -269,6 +272,8 @@ mod tests {
         (S::Suspended, A::Revoke, S::Revoked),
         (S::Expired, A::Revoke, S::Revoked),
         (S::Active, A::Expire, S::Expired),
+        (S::Active, A::Renew, S::Active),
+        (S::Expired, A::Renew, S::Active),
     ];
 
     fn date(y: i32, m: u32, d: u32) -> NaiveDate {
@@ -481,6 +486,6 @@ mod tests {
         assert_eq!(EmergencyCapability::ALL.len(), 7);
         assert_eq!(Verdict::ALL.len(), 2);
         assert_eq!(ObjectionOutcome::ALL.len(), 2);
-        assert_eq!(A::ALL.len(), 9);
+        assert_eq!(A::ALL.len(), 10);
     }
 }

@@ -89,6 +89,7 @@ pub mod oversight;
 pub mod phone;
 pub mod region;
 pub mod staff;
+pub mod targets;
 
 pub use credit_code::CreditCode;
 pub use phone::Phone;

@@ -1,8 +1,6 @@
 //! Oversight (监督): complaints and ratings, the exit-review flag (退出复核) they raise,
 //! and reproducible spot-check samples (随机抽查). Pure rules, no I/O.
 
-use std::collections::HashMap;
-
 use sha2::{Digest, Sha256};
 
 /// How far back complaint figures look when deciding whether to flag a merchant.
@@ -56,53 +54,6 @@ impl ExitReviewDecision {
             ExitReviewDecision::Suspend => Some(Action::Suspend),
             ExitReviewDecision::Revoke => Some(Action::Revoke),
         }
-    }
-}
-
-/// Yearly admission targets (新增拥军单位目标): a default and per-region overrides.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct AdmissionTargets {
-    pub default: i64,
-    pub by_region: HashMap<String, i64>,
-}
-
-impl Default for AdmissionTargets {
-    /// 100 a year, as Shenzhen's plan sets.
-    fn default() -> Self {
-        AdmissionTargets {
-            default: 100,
-            by_region: HashMap::new(),
-        }
-    }
-}
-
-impl AdmissionTargets {
-    /// Parses `YONGJUN_ADMISSION_TARGETS`: `140521=50,440300=100`.
-    pub fn parse_overrides(raw: &str) -> Result<HashMap<String, i64>, String> {
-        let mut map = HashMap::new();
-        for part in raw.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-            let (code, target) = part
-                .split_once('=')
-                .ok_or_else(|| format!("`{part}` is not REGION=TARGET"))?;
-            let code =
-                super::RegionCode::parse(code.trim()).map_err(|e| format!("`{part}`: {e}"))?;
-            let target: i64 = target
-                .trim()
-                .parse()
-                .ok()
-                .filter(|t| *t >= 0)
-                .ok_or_else(|| format!("`{part}`: the target must be a whole number"))?;
-            map.insert(code.as_str().to_owned(), target);
-        }
-        Ok(map)
-    }
-
-    /// The target of a region: its own, else the default.
-    pub fn of(&self, region: Option<&str>) -> i64 {
-        region
-            .and_then(|r| self.by_region.get(r))
-            .copied()
-            .unwrap_or(self.default)
     }
 }
 

@@ -61,6 +61,19 @@ impl<T> Paged<T> {
         }
     }
 
+    /// The page of a short list read whole (regions of one parent, card products, a
+    /// merchant's terminals).
+    pub fn slice<R>(page: Page, rows: Vec<R>, view: impl FnMut(R) -> T) -> Paged<T> {
+        let total = rows.len() as i64;
+        let offset = usize::try_from(page.offset()).unwrap_or(usize::MAX);
+        let rows: Vec<R> = rows
+            .into_iter()
+            .skip(offset)
+            .take(page.per_page as usize)
+            .collect();
+        Paged::of(page, (rows, total), view)
+    }
+
     /// Like [`Paged::of`] with a view that can fail (a stored value out of its
     /// vocabulary).
     pub fn try_of<R, E>(

@@ -3,7 +3,7 @@
 //! and exit are in `routes::admission`.
 
 use actix_web::{
-    get, post,
+    get, patch, post,
     web::{self, Path, Query},
     HttpResponse,
 };
@@ -12,9 +12,12 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::AdminUser;
 use crate::app::merchants::admission;
+use crate::app::merchants::profile::{self, RegistrationEdit};
 use crate::app::merchants::{self, exit, OfficeFilter};
 use crate::db::MerchantId;
-use crate::domain::merchant::{EmergencyCapability, MerchantCategory, MerchantStatus};
+use crate::domain::merchant::{
+    EmergencyCapability, MerchantCategory, MerchantKind, MerchantStatus,
+};
 use crate::domain::oversight::ExitReviewDecision;
 use crate::error::AppResult;
 use crate::http::views::{MerchantDetail, MerchantSummary, StaffView};
@@ -92,6 +95,63 @@ pub async fn get_merchant(
     id: Path<MerchantId>,
 ) -> Reply<MerchantDetail> {
     let file = merchants::get(&state.db, &state.policy, &admin, *id).await?;
+    Ok(web::Json(file.into()))
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[schema(example = json!({"name": "深圳市罗湖区拥军大药房有限公司", "category": "pharmacy",
+    "reason": "营业执照名称变更"}))]
+pub struct RegistrationRequest {
+    pub name: Option<String>,
+    /// enterprise, social_org, individual_business or volunteer_team.
+    pub kind: Option<String>,
+    pub category: Option<String>,
+    /// A region within the caller's.
+    pub region_code: Option<String>,
+    /// Why (required).
+    pub reason: Option<String>,
+}
+
+/// An office corrects a partner's name, kind, category or region (those the partner
+/// cannot change itself), with a reason; audited as `merchant.update` with the values
+/// before and after.
+#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = RegistrationRequest,
+    security(("staff" = [])), responses(
+    (status = 200, body = MerchantDetail),
+    (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope` (the new region)"),
+    (status = 404, body = crate::error::Problem, description = "`merchant_not_found`, `region_not_found`"),
+    (status = 409, body = crate::error::Problem, description = "`merchant_closed`, `concurrent_change`")))]
+#[patch("/admin/merchants/{id}")]
+pub async fn correct_registration(
+    state: State,
+    admin: AdminUser,
+    id: Path<MerchantId>,
+    body: Json<RegistrationRequest>,
+) -> Reply<MerchantDetail> {
+    let mut f = Fields::new();
+    let name = f.optional_text("name", body.name.as_deref(), 100);
+    let kind = f.optional_vocab::<MerchantKind>("kind", body.kind.as_deref());
+    let category = f.optional_vocab::<MerchantCategory>("category", body.category.as_deref());
+    let region = f.region("region_code", body.region_code.as_deref());
+    let reason = f.text("reason", body.reason.as_deref(), 2000);
+    let (name, kind, category, region, reason) =
+        f.finish((name, kind, category, region, reason))?;
+    let edit = RegistrationEdit {
+        name,
+        kind,
+        category,
+        region,
+    };
+    let file = profile::correct_registration(
+        &state.db,
+        &state.cache,
+        &state.policy,
+        &admin,
+        *id,
+        edit,
+        reason,
+    )
+    .await?;
     Ok(web::Json(file.into()))
 }
 

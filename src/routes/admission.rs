@@ -219,9 +219,40 @@ pub async fn resolve_objection(
 pub struct ActivateRequest {
     /// Number of the signed cooperation agreement (合作协议).
     pub agreement_no: Option<String>,
+    /// Required to activate; to renew, default today.
     pub agreement_start: Option<NaiveDate>,
     /// The agreement's last valid day; after it the merchant reads as `expired`.
     pub agreement_end: Option<NaiveDate>,
+}
+
+impl ActivateRequest {
+    /// The agreement asked for; `start` stands in for a missing start date (`None`:
+    /// the start is required).
+    fn agreement(&self, start: Option<NaiveDate>) -> AppResult<Agreement> {
+        let mut f = Fields::new();
+        let number = f.text("agreement_no", self.agreement_no.as_deref(), 64);
+        let start = self.agreement_start.or(start);
+        if start.is_none() {
+            f.error("agreement_start", "is required (YYYY-MM-DD)");
+        }
+        let end = match (start, self.agreement_end) {
+            (_, None) => {
+                f.error("agreement_end", "is required (YYYY-MM-DD)");
+                None
+            }
+            (Some(s), Some(e)) if e < s => {
+                f.error("agreement_end", "must not be before agreement_start");
+                None
+            }
+            (_, Some(e)) if e < china_today() => {
+                f.error("agreement_end", "has already passed");
+                None
+            }
+            (_, Some(e)) => Some(e),
+        };
+        let (number, start, end) = f.finish((number, start, end))?;
+        Ok(Agreement { number, start, end })
+    }
 }
 
 /// Activates a merchant after its public notice (or renews an expired one) with the
@@ -239,30 +270,38 @@ pub async fn activate(
     id: Path<MerchantId>,
     body: Json<ActivateRequest>,
 ) -> Reply<MerchantDetail> {
-    let mut f = Fields::new();
-    let number = f.text("agreement_no", body.agreement_no.as_deref(), 64);
-    let start = body.agreement_start;
-    if start.is_none() {
-        f.error("agreement_start", "is required (YYYY-MM-DD)");
-    }
-    let end = match (start, body.agreement_end) {
-        (_, None) => {
-            f.error("agreement_end", "is required (YYYY-MM-DD)");
-            None
-        }
-        (Some(s), Some(e)) if e < s => {
-            f.error("agreement_end", "must not be before agreement_start");
-            None
-        }
-        (_, Some(e)) if e < china_today() => {
-            f.error("agreement_end", "has already passed");
-            None
-        }
-        (_, Some(e)) => Some(e),
-    };
-    let (number, start, end) = f.finish((number, start, end))?;
-    let agreement = Agreement { number, start, end };
+    let agreement = body.agreement(None)?;
     let file = admission::activate(
+        &state.db,
+        &state.cache,
+        &state.policy,
+        &admin,
+        *id,
+        agreement,
+    )
+    .await?;
+    Ok(web::Json(file.into()))
+}
+
+/// Renews the agreement (续签) of an active or expired merchant: the new number and
+/// end date (the start defaults to today); an expired merchant is active again. Audited
+/// as `merchant.renew`.
+#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
+    security(("staff" = [])), responses(
+    (status = 200, body = MerchantDetail),
+    (status = 403, body = crate::error::Problem, description = "`forbidden`"),
+    (status = 404, body = crate::error::Problem, description = "`merchant_not_found`"),
+    (status = 409, body = crate::error::Problem, description = "`invalid_transition` (neither active nor expired)")))]
+#[post("/admin/merchants/{id}/renew")]
+#[tracing::instrument(name = "renew_merchant", skip_all, fields(merchant_id = %id))]
+pub async fn renew(
+    state: State,
+    admin: AdminUser,
+    id: Path<MerchantId>,
+    body: Json<ActivateRequest>,
+) -> Reply<MerchantDetail> {
+    let agreement = body.agreement(Some(china_today()))?;
+    let file = admission::renew(
         &state.db,
         &state.cache,
         &state.policy,

@@ -16,7 +16,7 @@ use crate::db::{self, BeneficiaryId, CardId, Stored};
 use crate::domain::beneficiary::{CardAction, CardStatus};
 use crate::error::AppResult;
 use crate::http::views::ReasonRequest;
-use crate::http::{utc, Json, Paged, Reply, State};
+use crate::http::{utc, Json, PageQuery, Paged, Reply, State};
 use crate::state::AppState;
 use crate::validate::Fields;
 
@@ -43,11 +43,22 @@ impl From<ProductRow> for ProductView {
 }
 
 /// The card products (卡种): general, medical, grain, book, and any added.
-#[utoipa::path(tag = "cards", security(("staff" = [])), responses((status = 200, body = Vec<ProductView>)))]
+#[utoipa::path(tag = "cards", params(PageQuery), security(("staff" = [])),
+    responses((status = 200, body = Paged<ProductView>, example = json!({"items": [
+        {"code": "general", "name": "拥军优待卡", "description": "通用优待", "default_valid_years": 5},
+        {"code": "book", "name": "书香优待卡", "description": "书店、文化场馆优待", "default_valid_years": 5}],
+        "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/admin/card-products")]
-pub async fn list_products(state: State, admin: AdminUser) -> Reply<Vec<ProductView>> {
+pub async fn list_products(
+    state: State,
+    admin: AdminUser,
+    query: Query<PageQuery>,
+) -> Reply<Paged<ProductView>> {
+    let mut f = Fields::new();
+    let page = query.page(&mut f);
+    let page = f.finish(page)?;
     let rows = cards::products(&state.db, &admin).await?;
-    Ok(web::Json(rows.into_iter().map(ProductView::from).collect()))
+    Ok(web::Json(Paged::slice(page, rows, ProductView::from)))
 }
 
 #[derive(Debug, Deserialize, ToSchema)]

@@ -80,7 +80,7 @@ pub async fn export(
     kind: Path<String>,
     query: Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    let plan = exports::plan(&kind, &query, Some(&admin), &state.policy.admission_targets)?;
+    let plan = exports::plan(&kind, &query, Some(&admin))?;
     let mut pooled = state.db.get().await?;
     exports::record(&mut pooled.conn(), &admin.actor(), &plan).await?;
     let disposition = exports::content_disposition(&plan.file_name(), plan.format);

@@ -16,7 +16,6 @@ use crate::db::{MerchantId, ObjectionId};
 use crate::domain::merchant::{
     EmergencyCapability, MerchantCategory, MerchantKind, MerchantStatus,
 };
-use crate::domain::region::RegionLevel;
 use crate::domain::{CreditCode, Phone, RegionCode};
 use crate::error::AppResult;
 use crate::http::{utc, Json, Paged, Reply, State};
@@ -40,7 +39,8 @@ pub struct ApplicationRequest {
     pub contact_name: Option<String>,
     pub contact_phone: Option<String>,
     pub address: Option<String>,
-    /// A city- or county-level GB/T 2260 code.
+    /// A GB/T 2260 code: a county's or a city's, or a province's for a provincial
+    /// partner (a provincial telecom branch).
     pub region_code: Option<String>,
     pub category: Option<String>,
     pub latitude: Option<f64>,
@@ -54,6 +54,8 @@ pub struct ApplicationRequest {
     /// Any of transport, logistics, medical, telecom, radio_spectrum, technology, supplies.
     #[serde(default)]
     pub emergency_capabilities: Vec<String>,
+    /// What it commits in an emergency (急时战时), in its own words.
+    pub emergency_commitment: Option<String>,
 }
 
 fn coordinate(f: &mut Fields, field: &str, value: Option<f64>, bound: f64) -> Option<f64> {
@@ -105,17 +107,11 @@ impl ApplicationRequest {
         let contact_phone =
             f.required("contact_phone", self.contact_phone.as_deref(), Phone::parse);
         let address = f.text("address", self.address.as_deref(), 200);
-        let region =
-            f.required(
-                "region_code",
-                self.region_code.as_deref(),
-                |raw| match RegionCode::parse(raw) {
-                    Ok(code) if code.level() == RegionLevel::Province => {
-                        Err("must be a city- or county-level region".to_owned())
-                    }
-                    other => other,
-                },
-            );
+        let region = f.required(
+            "region_code",
+            self.region_code.as_deref(),
+            RegionCode::parse,
+        );
         let category = f.vocab::<MerchantCategory>("category", self.category.as_deref());
         let latitude = coordinate(&mut f, "latitude", self.latitude, 90.0);
         let longitude = coordinate(&mut f, "longitude", self.longitude, 180.0);
@@ -125,6 +121,11 @@ impl ApplicationRequest {
         let capabilities = f.vocab_list::<EmergencyCapability, _>(
             "emergency_capabilities",
             &self.emergency_capabilities,
+        );
+        let emergency_commitment = f.optional_text(
+            "emergency_commitment",
+            self.emergency_commitment.as_deref(),
+            2000,
         );
         f.build(|| {
             Some(Application {
@@ -143,6 +144,7 @@ impl ApplicationRequest {
                 measures: measures?.unwrap_or_default(),
                 commitments: commitments?.unwrap_or_default(),
                 capabilities: capabilities?,
+                emergency_commitment: emergency_commitment?.unwrap_or_default(),
             })
         })
     }

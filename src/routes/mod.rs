@@ -19,8 +19,10 @@ pub mod inspections;
 pub mod merchants;
 pub mod offers;
 pub mod pos;
+pub mod profile;
 pub mod regions;
 pub mod stats;
+pub mod targets;
 pub mod terminals;
 pub mod users;
 
@@ -40,14 +42,18 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(merchants::get_merchant)
         .service(merchants::public_notices)
         .service(merchants::file_objection)
+        .service(profile::get_profile)
+        .service(profile::update_profile)
         // admission and exit
         .service(admin_merchants::list_merchants)
         .service(admin_merchants::get_merchant)
+        .service(admin_merchants::correct_registration)
         .service(admission::record_review)
         .service(admission::approve)
         .service(admission::reject)
         .service(admission::resolve_objection)
         .service(admission::activate)
+        .service(admission::renew)
         .service(admission::suspend)
         .service(admission::reinstate)
         .service(admission::revoke)
@@ -80,6 +86,7 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(offers::pause)
         .service(offers::resume)
         .service(offers::end)
+        .service(offers::office_queue)
         .service(offers::approve)
         .service(offers::reject)
         .service(offers::public_list)
@@ -94,6 +101,8 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(pos::revocations)
         // oversight
         .service(stats::stats)
+        .service(targets::get_targets)
+        .service(targets::put_targets)
         .service(exports::export)
         .service(complaints::file_complaint)
         .service(complaints::list_complaints)

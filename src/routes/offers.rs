@@ -7,18 +7,19 @@ use actix_web::{
     web::{self, Path, Query},
     HttpResponse,
 };
-use serde::Serialize;
-use utoipa::ToSchema;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::{AdminUser, Holder, MerchantStaff};
 use crate::app::offers::form::OfferRequest;
 use crate::app::offers::listing::{self, Listing, OfferQuery};
 use crate::app::{offers, Page};
-use crate::db::OfferId;
-use crate::domain::offer::OfferAction;
+use crate::db::{MerchantId, OfferId};
+use crate::domain::offer::{OfferAction, OfferStatus};
 use crate::error::AppResult;
 use crate::http::views::{OfferView, ReasonRequest};
-use crate::http::{Json, Paged, Reply, State};
+use crate::http::{Json, PageQuery, Paged, Reply, State};
+use crate::validate::Fields;
 
 // ---------- merchant staff ----------
 
@@ -37,12 +38,86 @@ pub async fn create(
     Ok(HttpResponse::Created().json(OfferView::from(&row)))
 }
 
-/// The caller's merchant's offers, every status.
-#[utoipa::path(tag = "offers", security(("staff" = [])), responses((status = 200, body = Vec<OfferView>)))]
+/// The caller's merchant's offers, every status, oldest first.
+#[utoipa::path(tag = "offers", params(PageQuery), security(("staff" = [])),
+    responses((status = 200, body = Paged<OfferView>, example = json!({"items": [
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70",
+            "title": "八一专享：就餐八折", "description": "现役军人及家属凭卡就餐八折", "kind": "percent_off", "percent_off": 20,
+            "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": ["active_duty", "military_family"],
+            "min_honor": null, "companions_allowed": 2, "valid_from": "2026-07-01T00:00:00Z", "valid_until": "2026-12-31T16:00:00Z",
+            "recurring_dates": ["08-01"], "total_quota": 500, "used_total": 0, "remaining_total": 500, "per_holder_limit": 1,
+            "per_holder_period": "year", "channel": "in_store", "card_products": [], "status": "pending_review", "status_reason": null}],
+        "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/merchant/offers")]
-pub async fn list_own(state: State, staff: MerchantStaff) -> Reply<Vec<OfferView>> {
-    let rows = offers::list_own(&state.db, &staff).await?;
-    Ok(web::Json(rows.iter().map(OfferView::from).collect()))
+pub async fn list_own(
+    state: State,
+    staff: MerchantStaff,
+    query: Query<PageQuery>,
+) -> Reply<Paged<OfferView>> {
+    let mut f = Fields::new();
+    let page = query.page(&mut f);
+    let page = f.finish(page)?;
+    let listed = offers::list_own(&state.db, &staff, page).await?;
+    Ok(web::Json(Paged::of(page, listed, |row| {
+        OfferView::from(&row)
+    })))
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct QueueQuery {
+    /// An offer status; default `pending_review` (waiting for approval).
+    pub status: Option<String>,
+    pub merchant_id: Option<MerchantId>,
+    /// Text in the title, the description or the merchant's name.
+    pub q: Option<String>,
+    pub page: Option<u32>,
+    pub per_page: Option<u32>,
+}
+
+/// An offer in an office's queue, with its merchant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct QueuedOffer {
+    #[serde(flatten)]
+    pub offer: OfferView,
+    pub merchant_name: String,
+    pub merchant_category: String,
+    pub merchant_region_code: String,
+}
+
+/// The office's queue: offers of merchants in the caller's region, oldest first, of one
+/// status (default `pending_review`, those waiting for approval).
+#[utoipa::path(tag = "offers", params(QueueQuery), security(("staff" = [])), responses(
+    (status = 200, body = Paged<QueuedOffer>, example = json!({"items": [
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70",
+            "title": "八一专享：就餐八折", "description": "现役军人及家属凭卡就餐八折", "kind": "percent_off", "percent_off": 20,
+            "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": ["active_duty", "military_family"],
+            "min_honor": null, "companions_allowed": 2, "valid_from": "2026-07-01T00:00:00Z", "valid_until": "2026-12-31T16:00:00Z",
+            "recurring_dates": ["08-01"], "total_quota": 500, "used_total": 0, "remaining_total": 500, "per_holder_limit": 1,
+            "per_holder_period": "year", "channel": "in_store", "card_products": [], "status": "pending_review", "status_reason": null,
+            "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303"}],
+        "total": 1, "page": 1, "per_page": 20})),
+    (status = 403, body = crate::error::Problem, description = "`forbidden`")))]
+#[get("/admin/offers")]
+pub async fn office_queue(
+    state: State,
+    admin: AdminUser,
+    query: Query<QueueQuery>,
+) -> Reply<Paged<QueuedOffer>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let status = f.optional_vocab::<OfferStatus>("status", query.status.as_deref());
+    let q = f.optional_text("q", query.q.as_deref(), 100);
+    let (page, status, q) = f.finish((page, status, q))?;
+    let listed =
+        offers::office_queue(&state.db, &admin, status, query.merchant_id, q, page).await?;
+    Ok(web::Json(Paged::of(page, listed, |(offer, merchant)| {
+        QueuedOffer {
+            offer: OfferView::from(&offer),
+            merchant_name: merchant.name,
+            merchant_category: merchant.category,
+            merchant_region_code: merchant.region_code,
+        }
+    })))
 }
 
 /// Changes an offer. A material change (terms, eligibility, dates, quotas) to an active

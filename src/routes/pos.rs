@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::{Holder, MerchantStaff, Terminal};
+use crate::app::pos::feed;
 use crate::app::pos::redeem::{self as redemption, Receipt, RedeemRequest};
 use crate::app::pos::verify::{self as verification, Verification as Outcome};
 use crate::app::pos::Reason;
@@ -248,16 +249,21 @@ pub async fn holder_redemptions(
 
 #[derive(Debug, Deserialize, IntoParams)]
 pub struct RevocationQuery {
-    /// RFC 3339; omitted: the last 30 days.
+    /// RFC 3339: changes after this time (the `issued_at` of the first page last
+    /// fetched); omitted: the last 30 days.
     pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// The `next_cursor` of the page before; `since` is then ignored.
+    pub cursor: Option<String>,
+    /// Cards per page, 1–10000 (default 1000).
+    pub limit: Option<i64>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct RevokedCard {
     pub card_id: CardId,
-    /// suspended, revoked or expired.
+    /// suspended, revoked (also a reissued card's old one) or expired.
     pub status: String,
-    /// QR tokens of a lower version are refused.
+    /// QR tokens of this version or lower are refused.
     pub version: i32,
     pub changed_at: chrono::DateTime<chrono::Utc>,
 }
@@ -266,30 +272,63 @@ pub struct RevokedCard {
 #[schema(example = json!({"cards": [
     {"card_id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c01", "status": "revoked", "version": 3,
         "changed_at": "2026-11-25T03:00:00Z"},
-    {"card_id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c07", "status": "suspended", "version": 2,
+    {"card_id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c07", "status": "expired", "version": 2,
         "changed_at": "2026-11-25T06:12:40Z"}],
+    "next_cursor": "MTc2NDA1MTE2MDAwMDAwMDowMTkzYThmMy01ZTZmLTdhOGItOWMwZC0xZTJmM2E0YjVjMDc",
+    "issued_at": "2026-11-25T09:30:00Z", "valid_until": "2026-11-26T09:30:00Z",
     "now": "2026-11-25T09:30:00Z"}))]
 pub struct Revocations {
     pub cards: Vec<RevokedCard>,
-    /// Use as the next `since`.
+    /// Present when more cards follow: ask again with `cursor` set to it.
+    pub next_cursor: Option<String>,
+    /// When this page was issued: the first page's is the next fetch's `since`.
+    pub issued_at: chrono::DateTime<chrono::Utc>,
+    /// After this, a terminal that has not fetched the feed again tells the cashier its
+    /// offline data is stale (default 24 h after `issued_at`).
+    pub valid_until: chrono::DateTime<chrono::Utc>,
+    /// The same as `issued_at` (kept for terminals written before it).
     pub now: chrono::DateTime<chrono::Utc>,
 }
 
-/// Cards suspended, revoked or reissued since a time, so a terminal can keep verifying
-/// offline with the JWKS and refuse them.
+/// Cards suspended, revoked, reissued or expired since a time, so a terminal can keep
+/// verifying offline with the JWKS and refuse them. Paged by `next_cursor`. The body is
+/// signed: the header `Yongjun-Signature` is a detached JWS (RFC 7515 appendix F,
+/// EdDSA) of the exact body bytes under a key of `/.well-known/jwks.json`.
 #[utoipa::path(tag = "pos", params(RevocationQuery), security(("terminal" = [])), responses(
-    (status = 200, body = Revocations),
-    (status = 403, body = crate::error::Problem, description = "`merchant_inactive`")))]
+    (status = 200, body = Revocations, headers(("Yongjun-Signature" = String,
+        description = "Detached JWS of the body: `BASE64URL(header)..BASE64URL(signature)`"))),
+    (status = 403, body = crate::error::Problem, description = "`merchant_inactive`"),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed` (`since` in the future, a bad `cursor` or `limit`)")))]
 #[get("/pos/revocations")]
 pub async fn revocations(
     state: State,
     terminal: Terminal,
     query: Query<RevocationQuery>,
-) -> Reply<Revocations> {
-    let since = query.since.map(|s| s.naive_utc());
-    let (cards, now) = redemption::revocations(&state.db, &terminal, since).await?;
-    Ok(web::Json(Revocations {
-        cards: cards
+) -> AppResult<HttpResponse> {
+    let mut f = Fields::new();
+    let from = match query.cursor.as_deref() {
+        Some(raw) => match feed::Cursor::decode(raw) {
+            Some(cursor) => feed::From::After(cursor),
+            None => {
+                f.error("cursor", "is not a cursor this feed gave");
+                feed::From::Since(None)
+            }
+        },
+        None => feed::From::Since(query.since.map(|s| s.naive_utc())),
+    };
+    let limit = query.limit.unwrap_or(feed::DEFAULT_LIMIT);
+    if !(1..=feed::MAX_LIMIT).contains(&limit) {
+        f.error(
+            "limit",
+            format!("must be between 1 and {}", feed::MAX_LIMIT),
+        );
+    }
+    let from = f.finish(Some(from))?;
+    let valid_hours = state.policy.revocations_valid_hours;
+    let page = feed::revocations(&state.db, &terminal, from, limit, valid_hours).await?;
+    let body = Revocations {
+        cards: page
+            .cards
             .into_iter()
             .map(|c| RevokedCard {
                 card_id: c.id,
@@ -298,6 +337,15 @@ pub async fn revocations(
                 changed_at: utc(c.status_changed_at),
             })
             .collect(),
-        now: utc(now),
-    }))
+        next_cursor: page.next.map(|c| c.encode()),
+        issued_at: utc(page.issued_at),
+        valid_until: utc(page.valid_until),
+        now: utc(page.issued_at),
+    };
+    let bytes = serde_json::to_vec(&body).map_err(AppError::internal)?;
+    let signature = state.keys.qr.sign_detached(&bytes)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/json")
+        .insert_header(("Yongjun-Signature", signature))
+        .body(bytes))
 }

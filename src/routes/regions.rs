@@ -9,7 +9,8 @@ use utoipa::{IntoParams, ToSchema};
 
 use crate::app::regions;
 use crate::db::regions::RegionRow;
-use crate::http::{Reply, State};
+use crate::http::{Paged, Reply, State};
+use crate::validate::Fields;
 
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"code": "440303", "name": "罗湖区", "level": "county", "parent_code": "440300"}))]
@@ -40,16 +41,26 @@ impl From<RegionRow> for Region {
 pub struct RegionQuery {
     /// List the children of this region instead of the provinces.
     pub parent: Option<String>,
+    /// 1-based page number. Default 1.
+    pub page: Option<u32>,
+    /// Items per page, 1 to 100. Default 20 (every province fits in one page of 100).
+    pub per_page: Option<u32>,
 }
 
 /// Provinces, or the children of `parent`.
 #[utoipa::path(tag = "regions", params(RegionQuery), responses(
-    (status = 200, body = Vec<Region>),
+    (status = 200, body = Paged<Region>, example = json!({"items": [
+        {"code": "440303", "name": "罗湖区", "level": "county", "parent_code": "440300"},
+        {"code": "440304", "name": "福田区", "level": "county", "parent_code": "440300"}],
+        "total": 2, "page": 1, "per_page": 20})),
     (status = 404, body = crate::error::Problem, description = "`region_not_found`: unknown parent")))]
 #[get("/regions")]
-pub async fn list_regions(state: State, query: Query<RegionQuery>) -> Reply<Vec<Region>> {
+pub async fn list_regions(state: State, query: Query<RegionQuery>) -> Reply<Paged<Region>> {
+    let mut f = Fields::new();
+    let page = f.page(query.page, query.per_page);
+    let page = f.finish(page)?;
     let rows = regions::children(&state.db, query.parent.as_deref()).await?;
-    Ok(web::Json(rows.into_iter().map(Region::from).collect()))
+    Ok(web::Json(Paged::slice(page, rows, Region::from)))
 }
 
 /// One region. Served from the cache when it holds it; from the database otherwise,

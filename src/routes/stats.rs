@@ -4,13 +4,14 @@ use actix_web::{
     get,
     web::{self, Query},
 };
-use serde::Deserialize;
-use utoipa::IntoParams;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::AdminUser;
+use crate::app::stats::home::{self, HolderStats};
 use crate::app::stats::{self as figures, Stats, StatsScope};
 use crate::domain::{china_today, year_start};
-use crate::error::AppResult;
+use crate::error::{AppError, AppResult};
 use crate::http::{Reply, State};
 use crate::validate::Fields;
 
@@ -23,6 +24,18 @@ pub struct StatsQuery {
     pub from: Option<String>,
     /// Last day, inclusive. Default: today.
     pub to: Option<String>,
+    /// `merchant_region` (default): what merchants of the region did. `holder_region`:
+    /// what the region's holders used, here and elsewhere (异地互认), and which regions
+    /// bore it.
+    pub by: Option<String>,
+}
+
+/// The figures by the merchants' region, or by the holders' (`by=holder_region`).
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum StatsAnswer {
+    Merchants(Box<Stats>),
+    Holders(HolderStats),
 }
 
 impl StatsQuery {
@@ -55,14 +68,30 @@ impl StatsQuery {
 /// partners admitted per year beside the yearly target; beneficiaries by category;
 /// cards by product and status; redemptions (人次) and discount totals by month,
 /// holder category, merchant category, card product, offer kind and region;
-/// cross-region redemptions (异地互认) with the region that bore them; top merchants.
+/// cross-region redemptions (异地互认) with the region that bore them; top merchants;
+/// each year's targets beside what was reached. With `by=holder_region`: the region's
+/// holders' redemptions wherever they were made.
 #[utoipa::path(tag = "oversight", params(StatsQuery), security(("staff" = [])), responses(
-    (status = 200, body = Stats),
+    (status = 200, body = StatsAnswer),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed`"),
     (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`")))]
 #[get("/admin/stats")]
 #[tracing::instrument(name = "stats", skip_all)]
-pub async fn stats(state: State, admin: AdminUser, query: Query<StatsQuery>) -> Reply<Stats> {
+pub async fn stats(state: State, admin: AdminUser, query: Query<StatsQuery>) -> Reply<StatsAnswer> {
+    let by_holder = match query.by.as_deref().map(str::trim) {
+        None | Some("") | Some("merchant_region") => false,
+        Some("holder_region") => true,
+        Some(_) => {
+            return Err(AppError::invalid_field(
+                "by",
+                "must be merchant_region or holder_region",
+            ))
+        }
+    };
     let scope = query.scope(&admin)?;
-    let answer = figures::figures(&state.db, &state.policy.admission_targets, &scope).await?;
-    Ok(web::Json(answer))
+    Ok(web::Json(if by_holder {
+        StatsAnswer::Holders(home::holder_figures(&state.db, &scope).await?)
+    } else {
+        StatsAnswer::Merchants(Box::new(figures::figures(&state.db, &scope).await?))
+    }))
 }

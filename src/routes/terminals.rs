@@ -3,7 +3,7 @@
 
 use actix_web::{
     delete, get, post,
-    web::{self, Path},
+    web::{self, Path, Query},
     HttpResponse,
 };
 use serde::{Deserialize, Serialize};
@@ -11,10 +11,10 @@ use utoipa::ToSchema;
 
 use crate::app::identity::{Holder, MerchantStaff};
 use crate::app::pos;
-use crate::db::offers::TerminalRow;
+use crate::db::terminals::TerminalRow;
 use crate::db::TerminalId;
 use crate::error::AppResult;
-use crate::http::{utc, Json, Reply, State};
+use crate::http::{utc, Json, PageQuery, Paged, Reply, State};
 use crate::validate::Fields;
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -72,13 +72,21 @@ pub async fn create_terminal(
 }
 
 /// The caller's merchant's terminals.
-#[utoipa::path(tag = "pos", security(("staff" = [])), responses((status = 200, body = Vec<TerminalView>)))]
+#[utoipa::path(tag = "pos", params(PageQuery), security(("staff" = [])),
+    responses((status = 200, body = Paged<TerminalView>, example = json!({"items": [
+        {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "一号收银台", "created_at": "2026-11-22T08:00:00Z"}],
+        "total": 1, "page": 1, "per_page": 20}))))]
 #[get("/merchant/terminals")]
-pub async fn list_terminals(state: State, staff: MerchantStaff) -> Reply<Vec<TerminalView>> {
+pub async fn list_terminals(
+    state: State,
+    staff: MerchantStaff,
+    query: Query<PageQuery>,
+) -> Reply<Paged<TerminalView>> {
+    let mut f = Fields::new();
+    let page = query.page(&mut f);
+    let page = f.finish(page)?;
     let rows = pos::terminals(&state.db, &staff).await?;
-    Ok(web::Json(
-        rows.into_iter().map(TerminalView::from).collect(),
-    ))
+    Ok(web::Json(Paged::slice(page, rows, TerminalView::from)))
 }
 
 /// Deletes a terminal: its key is refused at once, in every process.

@@ -189,7 +189,8 @@ crate::both_backends! {
     async fn card_products_and_issuing_cards(app) {
         let root = app.admin_token().await;
         let products = app.get("/api/v1/admin/card-products", Some(&root)).await.expect(200);
-        let codes: Vec<&str> = products.as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
+        assert_eq!(products["total"].as_i64(), Some(products["items"].as_array().unwrap().len() as i64));
+        let codes: Vec<&str> = products["items"].as_array().unwrap().iter().map(|p| p["code"].as_str().unwrap()).collect();
         for code in ["general", "medical", "grain", "book"] {
             assert!(codes.contains(&code), "{code} seeded");
         }

@@ -185,11 +185,10 @@ pub fn test_settings(
         workers: options.workers.unwrap_or(1),
         required_departments: DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         staff_token_ttl_secs: 3600,
-        // Qinshui's yearly target, as its plan sets; every other region the default 100.
-        admission_targets: yongjun::domain::oversight::AdmissionTargets {
-            default: 100,
-            by_region: [("140521".to_owned(), 50)].into(),
-        },
+        offline_max_age_hours: 72,
+        revocations_valid_hours: 24,
+        // Tests run the sweep themselves (`TestApp::sweep`), when they mean to.
+        sweep_interval_secs: 0,
         exit_review: Default::default(),
     }
 }

@@ -308,7 +308,7 @@ both! {
                 "/api/v1/merchant-applications",
                 None,
                 json!({"name": " ", "kind": "corporation", "credit_code": "91440300MA5F000010",
-                       "contact_phone": "12345", "region_code": "440000", "category": "spaceships",
+                       "contact_phone": "12345", "region_code": "4400", "category": "spaceships",
                        "latitude": 95.0, "longitude": 114.0, "emergency_capabilities": ["medical", "teleportation"]}),
             )
             .await

@@ -30,7 +30,7 @@ async fn a_vanished_database_is_503_not_500() {
         .expect_problem(503, "service_unavailable");
     assert_eq!(
         body["detail"],
-        "the service is temporarily unavailable; please retry shortly"
+        "服务暂时不可用，请稍后重试 (the service is temporarily unavailable; please retry shortly)"
     );
 
     let ready = app.get("/readyz", None).await;

@@ -461,6 +461,8 @@ both! {
     async fn terminals_are_managed_by_their_merchant(app) {
         let shop = open_shop(&app).await;
         let listed = app.get("/api/v1/merchant/terminals", Some(&shop.staff)).await.expect(200);
+        assert_eq!((listed["total"].as_i64(), listed["page"].as_i64()), (Some(1), Some(1)));
+        let listed = &listed["items"];
         assert_eq!(listed.as_array().unwrap().len(), 1);
         assert!(listed[0].get("api_key").is_none());
         let token = qr(&app, &shop.holder).await;

@@ -2,14 +2,20 @@ use crate::both_backends;
 
 both_backends! {
     async fn provinces_and_children(app) {
-        let provinces = app.get("/api/v1/regions", None).await.expect(200);
-        let provinces = provinces.as_array().unwrap();
+        // A list answers a page: 31 provinces, 20 on the first page by default.
+        let first = app.get("/api/v1/regions", None).await.expect(200);
+        assert_eq!((first["total"].as_i64(), first["items"].as_array().unwrap().len()), (Some(31), 20));
+        let second = app.get("/api/v1/regions?page=2", None).await.expect(200);
+        assert_eq!(second["items"].as_array().unwrap().len(), 11);
+        assert_ne!(first["items"][0], second["items"][0]);
+        let provinces = app.get("/api/v1/regions?per_page=100", None).await.expect(200);
+        let provinces = provinces["items"].as_array().unwrap();
         assert_eq!(provinces.len(), 31);
         assert!(provinces.iter().all(|p| p["level"] == "province" && p["parent_code"].is_null()));
         assert!(provinces.iter().any(|p| p["code"] == "440000" && p["name"] == "广东省"));
 
-        let counties = app.get("/api/v1/regions?parent=140500", None).await.expect(200);
-        let qinshui = counties
+        let counties = app.get("/api/v1/regions?parent=140500&per_page=100", None).await.expect(200);
+        let qinshui = counties["items"]
             .as_array()
             .unwrap()
             .iter()

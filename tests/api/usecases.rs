@@ -75,7 +75,8 @@ impl World {
                     .collect(),
                 public_notice_days: 0,
                 qr_ttl_secs: 60,
-                admission_targets: Default::default(),
+                offline_max_age_hours: 72,
+                revocations_valid_hours: 24,
                 exit_review: Default::default(),
             },
             cipher: DataCipher::new(&[9u8; 32]),
@@ -94,6 +95,7 @@ impl World {
             qr: &self.qr,
             local: &self.local,
             qr_ttl_secs: 60,
+            offline_max_age_hours: 72,
         }
     }
 }
@@ -117,6 +119,7 @@ fn application(n: u32) -> Application {
         measures: String::new(),
         commitments: String::new(),
         capabilities: Vec::new(),
+        emergency_commitment: String::new(),
     }
 }
 
@@ -332,12 +335,13 @@ async fn redemption_keeps_its_quota_and_its_word(w: World) {
     .await
     .unwrap()
     .card;
-    let token = |_: usize| w.qr.sign(card.id, card.version, 60).unwrap().0;
+    let token = |_: usize| w.qr.sign(card.id, card.version, 60, None).unwrap().0;
     let ask = |token: String| RedeemRequest {
         token,
         offer_id: offer.id,
         bill_fen: Some(10_000),
         companions: None,
+        verified_offline_at: None,
     };
 
     // Ten tills at once against a quota of three.

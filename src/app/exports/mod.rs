@@ -21,7 +21,7 @@ pub use self::model::*;
 pub use self::tables::produce;
 pub use self::writers::{write_csv, write_xlsx, CsvEncoder, XlsxWriter};
 use crate::app::identity::{StaffUser, REGISTRY_READERS};
-use crate::app::stats::{AdmissionTargets, StatsScope};
+use crate::app::stats::StatsScope;
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::exports::ExportFilter;
 use crate::db::Conn;
@@ -77,12 +77,7 @@ impl ExportPlan {
 /// Checks an export: the kind (404 `export_not_found`), the fields (422
 /// `validation_failed`) and, for a caller, its role and region (403). `caller` is `None`
 /// on the command line, which sees everything.
-pub fn plan(
-    kind: &str,
-    params: &ExportQuery,
-    caller: Option<&StaffUser>,
-    targets: &AdmissionTargets,
-) -> AppResult<ExportPlan> {
+pub fn plan(kind: &str, params: &ExportQuery, caller: Option<&StaffUser>) -> AppResult<ExportPlan> {
     let kind = ExportKind::parse(kind).ok_or_else(|| {
         AppError::not_found(
             Code::ExportNotFound,
@@ -134,7 +129,6 @@ pub fn plan(
             kind,
             filter,
             stats_scope,
-            targets: targets.clone(),
         },
         region,
         from,

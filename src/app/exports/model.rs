@@ -3,7 +3,7 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use crate::app::stats::{AdmissionTargets, StatsScope};
+use crate::app::stats::StatsScope;
 use crate::db::exports::ExportFilter;
 
 /// Rows read per query: large enough to amortise the round trip, small enough that a
@@ -107,7 +107,6 @@ pub struct ExportRequest {
     pub filter: ExportFilter,
     /// The figures' scope (the stats export).
     pub stats_scope: StatsScope,
-    pub targets: AdmissionTargets,
 }
 
 /// `拥军商户_440300_20260101-20261123.xlsx`: what, where and when, so files do not

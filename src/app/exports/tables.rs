@@ -36,7 +36,7 @@ pub async fn produce(
         ExportKind::Redemptions => produce_redemptions(conn, &request.filter, tx).await,
         ExportKind::Beneficiaries => produce_beneficiaries(conn, &request.filter, tx).await,
         ExportKind::Stats => {
-            let figures = stats::compute(conn, &request.stats_scope, &request.targets)
+            let figures = stats::compute(conn, &request.stats_scope)
                 .await
                 .context("computing the figures")?;
             let mut rows = 0;

@@ -96,7 +96,7 @@ pub async fn record_review(
                     changes: MerchantChanges::default(),
                     details: Some(details),
                 };
-                apply_change(tx, admin, &merchant, change).await
+                apply_change(tx, &admin.actor(), &merchant, change).await
             }
         })
         .await?;
@@ -149,7 +149,7 @@ pub async fn approve(
                 details: Some(serde_json::json!({"notice_ends_at": ends.and_utc(),
                     "notice_days": policy.public_notice_days})),
             };
-            apply_change(tx, admin, &merchant, change).await
+            apply_change(tx, &admin.actor(), &merchant, change).await
         })
         .await?;
     invalidate_merchant(cache, updated.id).await;
@@ -179,7 +179,7 @@ pub async fn decide(
                 changes: MerchantChanges::default(),
                 details: None,
             };
-            let updated = apply_change(tx, admin, &merchant, change).await?;
+            let updated = apply_change(tx, &admin.actor(), &merchant, change).await?;
             match decision_of(action) {
                 Some(decision) if updated.exit_review_flagged_at.is_some() => {
                     Ok(clear_exit_review(tx, admin, &updated, decision, &reason)
@@ -267,7 +267,7 @@ pub async fn resolve_objection(
                     changes: MerchantChanges::default(),
                     details: Some(details),
                 };
-                apply_change(tx, admin, &merchant, change).await
+                apply_change(tx, &admin.actor(), &merchant, change).await
             } else {
                 audit::record(
                     tx,
@@ -362,7 +362,45 @@ pub async fn activate(
                     "agreement_end": end, "badge_no": badge}),
                 ),
             };
-            apply_change(tx, admin, &merchant, change).await
+            apply_change(tx, &admin.actor(), &merchant, change).await
+        })
+        .await?;
+    invalidate_merchant(cache, updated.id).await;
+    file(&mut conn, policy, updated).await
+}
+
+/// Renews the agreement (续签) of an active or expired merchant: the new number and
+/// dates; an expired merchant is active again. Audited as `merchant.renew`.
+pub async fn renew(
+    db: &Db,
+    cache: &Cache,
+    policy: &Policy,
+    admin: &AdminUser,
+    id: MerchantId,
+    agreement: Agreement,
+) -> AppResult<MerchantFile> {
+    admin.require_role(DECIDERS)?;
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let merchant = load_scoped(&mut conn, admin, id).await?;
+    let Agreement { number, start, end } = agreement;
+    let updated = conn
+        .transaction(async |tx| {
+            let change = Change {
+                action: Action::Renew,
+                reason: None,
+                changes: MerchantChanges {
+                    agreement_no: Some(&number),
+                    agreement_start: Some(start),
+                    agreement_end: Some(end),
+                    ..Default::default()
+                },
+                details: Some(serde_json::json!({
+                    "agreement_no": number, "agreement_start": start, "agreement_end": end,
+                    "previous_agreement_no": merchant.agreement_no,
+                    "previous_agreement_end": merchant.agreement_end})),
+            };
+            apply_change(tx, &admin.actor(), &merchant, change).await
         })
         .await?;
     invalidate_merchant(cache, updated.id).await;

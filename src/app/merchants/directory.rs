@@ -46,6 +46,8 @@ pub struct Application {
     pub measures: String,
     pub commitments: String,
     pub capabilities: Vec<EmergencyCapability>,
+    /// What it commits in an emergency (急时战时), in its own words.
+    pub emergency_commitment: String,
 }
 
 fn duplicate_credit_code() -> AppError {
@@ -94,6 +96,7 @@ pub async fn apply(db: &Db, app: Application) -> AppResult<MerchantId> {
         measures: &app.measures,
         commitments: &app.commitments,
         emergency_capabilities: &capabilities,
+        emergency_commitment: &app.emergency_commitment,
         status: MerchantStatus::Pending.as_str(),
         created_at: now,
         updated_at: now,
@@ -137,7 +140,8 @@ pub async fn apply(db: &Db, app: Application) -> AppResult<MerchantId> {
     "kind": "enterprise", "category": "pharmacy", "region_code": "440303", "address": "深圳市罗湖区人民南路1号",
     "latitude": 22.5431, "longitude": 114.1182, "services": "现役军人、退役军人购药九折",
     "measures": "设拥军优先窗口", "commitments": "明码标价，优先服务",
-    "emergency_capabilities": ["medical", "supplies"], "badge_no": "YJ-440303-2026-00001", "distance_km": 1.284}))]
+    "emergency_capabilities": ["medical", "supplies"], "emergency_commitment": "急时战时无偿提供常用药品",
+    "badge_no": "YJ-440303-2026-00001", "distance_km": 1.284}))]
 pub struct PublicMerchant {
     pub id: MerchantId,
     pub name: String,
@@ -151,6 +155,8 @@ pub struct PublicMerchant {
     pub measures: String,
     pub commitments: String,
     pub emergency_capabilities: Vec<String>,
+    /// What it commits in an emergency (急时战时).
+    pub emergency_commitment: String,
     pub badge_no: Option<String>,
     /// Distance from `near`, when the search gave one.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -172,6 +178,7 @@ impl From<&MerchantRow> for PublicMerchant {
             measures: row.measures.clone(),
             commitments: row.commitments.clone(),
             emergency_capabilities: row.capability_names(),
+            emergency_commitment: row.emergency_commitment.clone(),
             badge_no: row.badge_no.clone(),
             distance_km: None,
         }
@@ -181,9 +188,11 @@ impl From<&MerchantRow> for PublicMerchant {
 /// A directory search, as asked for.
 #[derive(Debug, Default, Clone, Deserialize, IntoParams)]
 pub struct DirectoryQuery {
-    /// Words in the name, address or services.
+    /// Words in the name, address, services, measures (具体措施) or commitments (服务承诺).
     pub q: Option<String>,
     pub category: Option<String>,
+    /// enterprise, social_org, individual_business or volunteer_team.
+    pub kind: Option<String>,
     /// A region code; its whole subtree matches (440000 finds 440303).
     pub region: Option<String>,
     /// `lat,lng`: sort by distance from here, within `radius_km`.
@@ -216,6 +225,8 @@ impl DirectorySearch {
         };
         let category = f.optional_vocab::<MerchantCategory>("category", params.category.as_deref());
         filter.category = category.flatten().map(|c| c.as_str().to_owned());
+        let kind = f.optional_vocab::<MerchantKind>("kind", params.kind.as_deref());
+        filter.kind = kind.flatten().map(|k| k.as_str().to_owned());
         let capability = f.optional_vocab::<EmergencyCapability>(
             "emergency_capability",
             params.emergency_capability.as_deref(),

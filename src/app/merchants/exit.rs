@@ -141,7 +141,7 @@ pub async fn exit_review(
                         changes: MerchantChanges::default(),
                         details: Some(serde_json::json!({"exit_review": decision})),
                     };
-                    Some(apply_change(tx, admin, &merchant, change).await?)
+                    Some(apply_change(tx, &admin.actor(), &merchant, change).await?)
                 }
                 None => None,
             };

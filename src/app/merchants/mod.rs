@@ -5,11 +5,12 @@
 pub mod admission;
 pub mod directory;
 pub mod exit;
+pub mod profile;
 
-use crate::app::identity::{AdminUser, StaffUser};
+use crate::app::identity::StaffUser;
 use crate::app::{invalidate, Listed, Page, Policy};
 use crate::cache::{keys, Cache};
-use crate::db::audit::{self, AuditEntry, AuditRow};
+use crate::db::audit::{self, Actor, AuditEntry, AuditRow};
 use crate::db::merchants::{
     self, MerchantChanges, MerchantFilter, MerchantRow, ObjectionRow, ReviewRow,
 };
@@ -67,7 +68,7 @@ pub(crate) struct Change<'a> {
 
 pub(crate) async fn apply_change(
     tx: &mut Conn<'_>,
-    admin: &AdminUser,
+    actor: &Actor,
     merchant: &MerchantRow,
     change: Change<'_>,
 ) -> AppResult<MerchantRow> {
@@ -83,7 +84,7 @@ pub(crate) async fn apply_change(
         .ok_or_else(concurrent_change)?;
     audit::record(
         tx,
-        &admin.actor(),
+        actor,
         AuditEntry {
             action: &action,
             entity_type: "merchant",

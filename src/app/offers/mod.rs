@@ -10,11 +10,13 @@ use chrono::NaiveDateTime;
 use self::form::OfferRequest;
 use crate::app::identity::{AdminUser, MerchantStaff, DECIDERS};
 use crate::app::merchants::{invalidate_merchant, merchant_not_found};
+use crate::app::{Listed, Page};
 use crate::cache::Cache;
 use crate::db::audit::{self, Actor, AuditEntry};
-use crate::db::offers::{self, OfferRow};
+use crate::db::merchants::MerchantRow;
+use crate::db::offers::{self, OfferFilter, OfferRow};
 use crate::db::stored::split_list;
-use crate::db::{self, Conn, Db, OfferId, Stored};
+use crate::db::{self, Conn, Db, MerchantId, OfferId, Stored};
 use crate::domain::beneficiary::{Category, Honor};
 use crate::domain::offer::{
     self as rules, Channel, Eligibility, HolderPeriod, OfferAction, OfferStatus, OfferTerms,
@@ -179,10 +181,42 @@ pub async fn create(db: &Db, staff: &MerchantStaff, request: &OfferRequest) -> A
     Ok(row)
 }
 
-/// The caller's merchant's offers, every status.
-pub async fn list_own(db: &Db, staff: &MerchantStaff) -> AppResult<Vec<OfferRow>> {
+/// The caller's merchant's offers, every status, oldest first.
+pub async fn list_own(db: &Db, staff: &MerchantStaff, page: Page) -> AppResult<Listed<OfferRow>> {
+    let filter = OfferFilter {
+        merchant: Some(staff.merchant_id),
+        ..Default::default()
+    };
     let mut pooled = db.get().await?;
-    Ok(offers::merchant_offers(&mut pooled.conn(), staff.merchant_id, None).await?)
+    let (rows, total) =
+        offers::list_offers(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
+    Ok((rows.into_iter().map(|(offer, _)| offer).collect(), total))
+}
+
+/// The queue an office works from: offers of merchants in the caller's region, oldest
+/// first, of one status (default `pending_review`: those waiting for approval), of one
+/// merchant, or matching `q` in the title, the description or the merchant's name.
+pub async fn office_queue(
+    db: &Db,
+    admin: &AdminUser,
+    status: Option<OfferStatus>,
+    merchant: Option<MerchantId>,
+    q: Option<String>,
+    page: Page,
+) -> AppResult<Listed<(OfferRow, MerchantRow)>> {
+    let filter = OfferFilter {
+        merchant,
+        status: Some(
+            status
+                .unwrap_or(OfferStatus::PendingReview)
+                .as_str()
+                .to_owned(),
+        ),
+        region_likes: admin.region_like().into_iter().collect(),
+        q,
+    };
+    let mut pooled = db.get().await?;
+    Ok(offers::list_offers(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?)
 }
 
 /// Changes an offer. A material change (terms, eligibility, dates, quotas) to an active

@@ -2,6 +2,7 @@
 //! path, served from the cache: [`verify`]), idempotent quota-safe redemption and voids
 //! ([`redeem`]), and what a terminal needs to keep verifying offline.
 
+pub mod feed;
 pub mod redeem;
 pub mod verify;
 
@@ -18,7 +19,7 @@ use crate::auth::qr::{QrClaims, QrKeys};
 use crate::cache::{keys, Cache};
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, AuditEntry};
-use crate::db::offers::{self, TerminalRow};
+use crate::db::terminals::{self, TerminalRow};
 use crate::db::{self, Db, MerchantId, TerminalId};
 use crate::error::{AppError, AppResult, Code, Kind};
 
@@ -92,6 +93,8 @@ pub struct PointOfSale<'a> {
     pub qr: &'a QrKeys,
     pub local: &'a LocalCaches,
     pub qr_ttl_secs: u32,
+    /// How old an offline verification may be when its redemption arrives.
+    pub offline_max_age_hours: u32,
 }
 
 /// Why a scan cannot be honoured.
@@ -163,7 +166,7 @@ pub async fn terminal_by_key(
         return Ok(Some(terminal));
     }
     let mut pooled = db.get().await?;
-    let Some(row) = offers::terminal_by_key_hash(&mut pooled.conn(), &hash).await? else {
+    let Some(row) = terminals::by_key_hash(&mut pooled.conn(), &hash).await? else {
         return Ok(None);
     };
     let terminal = Terminal {
@@ -199,7 +202,7 @@ pub async fn create_terminal(
     let mut conn = pooled.conn();
     let actor = staff.user.actor();
     conn.transaction(async |tx| {
-        offers::insert_terminal(tx, &row).await?;
+        terminals::insert(tx, &row).await?;
         audit::record(
             tx,
             &actor,
@@ -223,7 +226,7 @@ pub async fn create_terminal(
 /// The caller's merchant's terminals.
 pub async fn terminals(db: &Db, staff: &MerchantStaff) -> AppResult<Vec<TerminalRow>> {
     let mut pooled = db.get().await?;
-    Ok(offers::terminals_of(&mut pooled.conn(), staff.merchant_id).await?)
+    Ok(terminals::of_merchant(&mut pooled.conn(), staff.merchant_id).await?)
 }
 
 /// Deletes a terminal: its key is refused at once, in every process.
@@ -239,7 +242,7 @@ pub async fn delete_terminal(
     let actor = staff.user.actor();
     let hash = conn
         .transaction(async |tx| {
-            let hash = offers::delete_terminal(tx, staff.merchant_id, id, db::now())
+            let hash = terminals::delete(tx, staff.merchant_id, id, db::now())
                 .await?
                 .ok_or_else(|| AppError::not_found(Code::TerminalNotFound, "no such terminal"))?;
             audit::record(
@@ -265,5 +268,7 @@ pub async fn delete_terminal(
 
 /// A fresh QR token for the holder's card: `(token, claims)`.
 pub fn card_qr(qr: &QrKeys, ttl_secs: u32, holder: &Holder) -> AppResult<(String, QrClaims)> {
-    Ok(qr.sign(holder.card.id, holder.card.version, ttl_secs)?)
+    let card = &holder.card;
+    let expires = card.expires_at.and_utc().timestamp();
+    Ok(qr.sign(card.id, card.version, ttl_secs, Some(expires))?)
 }

@@ -1,6 +1,7 @@
 //! Redemption (核销): idempotent by `Idempotency-Key`, a token spent once, the offer's
 //! total quota and the holder's limit never exceeded whatever the concurrency; voids
-//! within 24 hours; the ledgers of merchants and holders; the revocation feed.
+//! within 24 hours; the ledgers of merchants and holders. Offline verifications are
+//! redeemed here too, judged as of the time the terminal checked the token.
 
 use std::time::Duration;
 
@@ -35,6 +36,12 @@ pub struct RedeemRequest {
     pub bill_fen: Option<i64>,
     /// Family members who came along (同行直系亲属).
     pub companions: Option<i32>,
+    /// When the terminal checked the token without the network (the offline procedure
+    /// of the README): the token and the card are judged as they were then; the quota
+    /// and the holder's limit as they are now. At most `YONGJUN_OFFLINE_MAX_AGE_HOURS`
+    /// (default 72) old.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_offline_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 /// A redemption as a till, a merchant and a holder see it; also the answer a
@@ -103,11 +110,21 @@ async fn prepare_redemption(
     terminal: &Terminal,
     req: &RedeemRequest,
 ) -> AppResult<Prepared> {
-    let claims = pos.qr.verify(req.token.trim()).map_err(|e| match e {
-        QrError::Expired => Reason::TokenExpired.error(),
-        QrError::Invalid => Reason::TokenInvalid.error(),
-    })?;
     let now = db::now();
+    let token = req.token.trim();
+    // When the card and the token are judged: now, or when the terminal verified it
+    // offline.
+    let (claims, judged_at) = match req.verified_offline_at {
+        None => (pos.qr.verify(token).map_err(token_refusal)?, now),
+        Some(at) => {
+            let at = offline_time(pos, at.naive_utc(), now)?;
+            let claims = pos
+                .qr
+                .verify_at(token, at.and_utc().timestamp())
+                .map_err(token_refusal)?;
+            (claims, at)
+        }
+    };
     // Two joined reads (card with holder, merchant with offer) instead of four keep the
     // transaction short.
     let (card, beneficiary) = db::cards::find_with_holder(tx, claims.sub)
@@ -116,10 +133,18 @@ async fn prepare_redemption(
     // The holder's usage is not read here: the per-holder limit is enforced by its own
     // conditional update in `write_redemption`.
     let snapshot = CardSnapshot::of(&card, beneficiary, Vec::new())?;
-    if let Some(reason) = snapshot.refusal(now) {
-        return Err(reason.error());
-    }
-    if card.version != claims.ver {
+    if req.verified_offline_at.is_none() || card.version == claims.ver {
+        // Online, or offline with a card unchanged since the token was signed (as it
+        // is now, it was then): the card's status first, then the token's version.
+        if let Some(reason) = snapshot.refusal(judged_at) {
+            return Err(reason.error());
+        }
+        if card.version != claims.ver {
+            return Err(Reason::TokenInvalid.error());
+        }
+    } else if card.version > claims.ver {
+        card_then(tx, &card, &claims, judged_at).await?;
+    } else {
         return Err(Reason::TokenInvalid.error());
     }
     let (merchant, offer) = offers::merchant_with_offer(tx, terminal.merchant_id, req.offer_id)
@@ -129,10 +154,14 @@ async fn prepare_redemption(
         return Err(Reason::MerchantInactive.error());
     }
     let offer = offer.ok_or_else(|| {
-        AppError::unprocessable(Code::OfferNotActive, "this merchant has no such offer")
+        AppError::unprocessable(
+            Code::OfferNotActive,
+            "本店没有这项优待 (this merchant has no such offer)",
+        )
     })?;
     let rules = OfferRules::of(&offer)?;
-    if !rules.available_at(&offer, now) {
+    // The service was given when the token was checked.
+    if !rules.available_at(&offer, judged_at) {
         return Err(AppError::unprocessable(
             Code::OfferNotActive,
             "这项优待当前不可用 (the offer is not available now)",
@@ -182,6 +211,8 @@ async fn prepare_redemption(
         card_product: card.product.clone(),
         offer_kind: offer.kind.clone(),
         merchant_category: merchant.category.clone(),
+        offline: req.verified_offline_at.is_some(),
+        verified_offline_at: req.verified_offline_at.map(|_| judged_at),
     };
     Ok(Prepared {
         row,
@@ -189,6 +220,76 @@ async fn prepare_redemption(
         holder_limit,
         counted: offer.total_quota.is_some(),
     })
+}
+
+fn token_refusal(error: QrError) -> AppError {
+    match error {
+        QrError::Expired => Reason::TokenExpired.error(),
+        QrError::Invalid => Reason::TokenInvalid.error(),
+    }
+}
+
+/// An offline verification time, if it can be accepted now: not in the future (beyond
+/// the clock leeway), not older than the policy allows.
+fn offline_time(
+    pos: &PointOfSale<'_>,
+    at: chrono::NaiveDateTime,
+    now: chrono::NaiveDateTime,
+) -> AppResult<chrono::NaiveDateTime> {
+    if at > now + chrono::Duration::seconds(crate::auth::qr::LEEWAY_SECS) {
+        return Err(AppError::invalid_field(
+            "verified_offline_at",
+            "lies in the future",
+        ));
+    }
+    let hours = pos.offline_max_age_hours;
+    if now - at > chrono::Duration::hours(i64::from(hours)) {
+        return Err(AppError::unprocessable(
+            Code::OfflineTooOld,
+            format!(
+                "离线核验已超过 {hours} 小时，不能再补录 (verified offline more than {hours} hours ago)"
+            ),
+        )
+        .with("max_age_hours", hours));
+    }
+    Ok(at.min(now))
+}
+
+/// Whether the card, which changed since the token was signed, was still usable at
+/// `at`: the change that ended the token's version came after `at`, and the card had
+/// not lapsed by then. Otherwise the refusal its change (or its expiry) gives.
+async fn card_then(
+    tx: &mut Conn<'_>,
+    card: &CardRow,
+    claims: &crate::auth::qr::QrClaims,
+    at: chrono::NaiveDateTime,
+) -> AppResult<()> {
+    let Some((status, changed_at)) = db::cards::version_began(tx, card.id, claims.ver + 1).await?
+    else {
+        // Changed before changes were recorded: nothing tells when.
+        return Err(Reason::TokenInvalid.error());
+    };
+    if changed_at <= at {
+        use crate::domain::beneficiary::CardStatus;
+        let status = CardStatus::parse(&status)
+            .ok_or_else(|| AppError::internal(anyhow::anyhow!("card change status {status:?}")))?;
+        return Err(match status {
+            CardStatus::Suspended => Reason::CardSuspended,
+            CardStatus::Expired => Reason::CardExpired,
+            // Revoked or reissued (the old card is revoked); reinstated cards begin a
+            // version as active, which a token of the suspended one never had.
+            CardStatus::Revoked | CardStatus::Active => Reason::CardRevoked,
+        }
+        .error());
+    }
+    let expires = claims
+        .cexp
+        .and_then(|s| chrono::DateTime::from_timestamp(s, 0))
+        .map_or(card.expires_at, |t| t.naive_utc());
+    if expires <= at {
+        return Err(Reason::CardExpired.error());
+    }
+    Ok(())
 }
 
 /// The writes of a prepared redemption; a refusal here leaves the transaction to be
@@ -448,33 +549,4 @@ pub async fn holder_redemptions(
         page,
     )
     .await
-}
-
-/// Cards suspended, revoked, reissued or expired since `since` (default: the last 30
-/// days), for a terminal of an active merchant: `(cards, now)`.
-pub async fn revocations(
-    db: &Db,
-    terminal: &Terminal,
-    since: Option<chrono::NaiveDateTime>,
-) -> AppResult<(Vec<CardRow>, chrono::NaiveDateTime)> {
-    let now = db::now();
-    let since = since.unwrap_or(now - chrono::Duration::days(30));
-    let mut pooled = db.get().await?;
-    let mut conn = pooled.conn();
-    let merchant = db::merchants::find(&mut conn, terminal.merchant_id).await?;
-    let active = match merchant {
-        Some(m) => m.effective_status(china_today())? == MerchantStatus::Active,
-        None => false,
-    };
-    if !active {
-        return Err(AppError::forbidden(
-            Code::MerchantInactive,
-            Reason::MerchantInactive.message(),
-        ));
-    }
-    let rows = db::cards::changed_since(&mut conn, since).await?;
-    Ok((
-        rows.into_iter().filter(|c| c.status != "active").collect(),
-        now,
-    ))
 }

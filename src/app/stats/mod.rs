@@ -11,7 +11,11 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::db::{self, Conn, MerchantId};
-pub use crate::domain::oversight::AdmissionTargets;
+
+mod goals;
+pub mod home;
+
+pub use goals::{Progress, TargetProgress};
 
 /// What the figures are asked for.
 #[derive(Debug, Clone)]
@@ -62,11 +66,15 @@ pub struct AdmissionRegion {
 }
 
 /// New partners admitted (first activation) in one year, beside the yearly target of
-/// the region asked about.
+/// the region asked about. `admitted` counts what the target counts: enterprises and
+/// social organisations (企业和社会组织); the other kinds are in `not_counted`.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct AdmissionYear {
     pub year: i32,
     pub admitted: i64,
+    /// Individual businesses and volunteer teams admitted, by kind: shown beside the
+    /// target, not counted towards it.
+    pub not_counted: Vec<Count>,
     pub target: i64,
     /// `admitted` as a share of `target`, in percent (one decimal); null when the target is 0.
     pub attainment_percent: Option<f64>,
@@ -150,6 +158,8 @@ pub struct RedemptionFigures {
     pub cross_region: CrossRegion,
     /// The ten merchants with the most redemptions.
     pub top_merchants: Vec<TopMerchant>,
+    /// Of `count`, those a terminal verified offline and uploaded later.
+    pub offline: i64,
 }
 
 #[derive(Debug, Clone, Serialize, ToSchema)]
@@ -185,6 +195,8 @@ pub struct Stats {
     pub merchants: MerchantFigures,
     /// One entry per calendar year of the dates.
     pub admissions: Vec<AdmissionYear>,
+    /// Each year's targets beside what was reached (one entry per calendar year).
+    pub targets: Vec<TargetProgress>,
     /// Every beneficiary of the region now.
     pub beneficiaries: BeneficiaryFigures,
     /// Every card of the region's beneficiaries now.
@@ -209,11 +221,7 @@ fn ranked_sums(mut sums: Vec<Sum>) -> Vec<Sum> {
 }
 
 /// Computes every figure of `scope`.
-pub async fn compute(
-    conn: &mut Conn<'_>,
-    scope: &StatsScope,
-    targets: &AdmissionTargets,
-) -> anyhow::Result<Stats> {
+pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<Stats> {
     use anyhow::Context;
     let like = scope.region_like();
     let today = crate::domain::china_today();
@@ -244,7 +252,7 @@ pub async fn compute(
         to: NaiveDate::from_ymd_opt(scope.to.year(), 12, 31).unwrap_or(scope.to),
     };
     let (year_start, year_end) = years.utc_bounds();
-    let admission_rows = db::stats::admissions(conn, &like, year_start, year_end)
+    let admission_rows = db::figures::admissions(conn, &like, year_start, year_end)
         .await
         .context("counting admissions")?;
 
@@ -309,33 +317,16 @@ pub async fn compute(
         .await
         .context("naming regions")?;
 
-    let mut admissions = Vec::new();
-    let target = targets.of(scope.region.as_ref().map(|r| r.as_str()));
-    for year in scope.from.year()..=scope.to.year() {
-        let mut by_region: Vec<AdmissionRegion> = admission_rows
-            .iter()
-            .filter(|r| r.year == year)
-            .map(|r| AdmissionRegion {
-                region_code: r.region_code.clone(),
-                region_name: names.get(&r.region_code).cloned(),
-                admitted: r.n,
-            })
-            .collect();
-        by_region.sort_by(|a, b| {
-            b.admitted
-                .cmp(&a.admitted)
-                .then_with(|| a.region_code.cmp(&b.region_code))
-        });
-        let admitted = by_region.iter().map(|r| r.admitted).sum();
-        admissions.push(AdmissionYear {
-            year,
-            admitted,
-            target,
-            attainment_percent: (target > 0)
-                .then(|| (admitted as f64 * 1000.0 / target as f64).round() / 10.0),
-            by_region,
-        });
-    }
+    let known = goals::known_years(conn, scope).await?;
+    let admissions = goals::admission_years(scope, &admission_rows, &names, &known);
+    let gifts = db::figures::insurance_gifts(conn, &like, year_start, year_end)
+        .await
+        .context("counting insurance gifts")?;
+    let targets = goals::progress(scope, &admissions, &gifts, &known);
+    let (from_utc, until_utc) = scope.utc_bounds();
+    let offline = db::figures::offline_redemptions(conn, &like, from_utc, until_utc)
+        .await
+        .context("counting offline redemptions")?;
 
     let mut total = (0, 0);
     let mut dims: HashMap<&str, Vec<Sum>> = HashMap::new();
@@ -423,6 +414,7 @@ pub async fn compute(
             pairs,
         },
         top_merchants,
+        offline,
     };
 
     Ok(Stats {
@@ -435,6 +427,7 @@ pub async fn compute(
         to: scope.to,
         merchants,
         admissions,
+        targets,
         beneficiaries,
         cards,
         redemptions,
@@ -452,13 +445,9 @@ const REDEMPTION_DIM_NAMES: &[&str] = &[
 ];
 
 /// The figures of `scope` (a region subtree the caller may see, over China days).
-pub async fn figures(
-    db: &crate::db::Db,
-    targets: &AdmissionTargets,
-    scope: &StatsScope,
-) -> crate::error::AppResult<Stats> {
+pub async fn figures(db: &crate::db::Db, scope: &StatsScope) -> crate::error::AppResult<Stats> {
     let mut pooled = db.get().await?;
-    compute(&mut pooled.conn(), scope, targets)
+    compute(&mut pooled.conn(), scope)
         .await
         .map_err(crate::error::AppError::internal)
 }
@@ -473,22 +462,6 @@ pub async fn warm_rollup(db: &crate::db::Db) -> anyhow::Result<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn targets_parse_and_fall_back_to_the_default() {
-        let by_region = AdmissionTargets::parse_overrides("140521=50, 440300=100").unwrap();
-        let targets = AdmissionTargets {
-            default: 100,
-            by_region,
-        };
-        assert_eq!(targets.of(Some("140521")), 50);
-        assert_eq!(targets.of(Some("440303")), 100);
-        assert_eq!(targets.of(None), 100);
-        assert!(AdmissionTargets::parse_overrides("140521").is_err());
-        assert!(AdmissionTargets::parse_overrides("14052=5").is_err());
-        assert!(AdmissionTargets::parse_overrides("140521=-1").is_err());
-        assert!(AdmissionTargets::parse_overrides("").unwrap().is_empty());
-    }
 
     #[test]
     fn bounds_are_china_days_in_utc() {

@@ -1,0 +1,10 @@
+DROP INDEX cards_lapsing_idx;
+DROP INDEX merchants_lapsing_idx;
+DROP TABLE targets;
+ALTER TABLE merchants DROP COLUMN emergency_commitment;
+DROP TABLE card_changes;
+DROP INDEX redemptions_insurance_idx;
+DROP INDEX redemptions_holder_region_idx;
+DROP INDEX redemptions_offline_idx;
+ALTER TABLE redemptions DROP COLUMN verified_offline_at;
+ALTER TABLE redemptions DROP COLUMN offline;
