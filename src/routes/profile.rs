@@ -22,14 +22,14 @@ use crate::validate::Fields;
     "latitude": 22.5431, "longitude": 114.1182, "services": "现役军人、退役军人购药九折",
     "measures": "设拥军优先窗口", "commitments": "明码标价，优先服务",
     "emergency_capabilities": ["medical", "supplies"], "emergency_commitment": "急时战时无偿提供常用药品",
-    "badge_no": "YJ-440303-2026-00001", "contact_name": "李明", "contact_phone": "13812345678",
+    "badge_no": "YJ-440303-2026-00001", "contact_name": "李明", "contact_phone_masked": "138****5678",
     "status": "active", "agreement_end": "2029-11-30"}))]
 pub struct OwnMerchant {
     #[serde(flatten)]
     pub entry: PublicMerchant,
     pub contact_name: String,
-    /// The merchant's own business contact, shown to its own staff in full.
-    pub contact_phone: String,
+    /// Masked, as every phone number in an answer but a holder's own.
+    pub contact_phone_masked: String,
     /// As of today.
     pub status: String,
     pub agreement_end: Option<chrono::NaiveDate>,
@@ -40,7 +40,7 @@ impl OwnMerchant {
         Ok(OwnMerchant {
             entry: PublicMerchant::from(row),
             contact_name: row.contact_name.clone(),
-            contact_phone: row.contact_phone.clone(),
+            contact_phone_masked: crate::domain::phone::mask(&row.contact_phone),
             status: row.effective_status(china_today())?.as_str().to_owned(),
             agreement_end: row.agreement_end,
         })

@@ -199,3 +199,22 @@ async fn healthcheck_command_probes_the_api() {
     let unhealthy = tokio::task::spawn_blocking(move || command.status().unwrap());
     assert!(!unhealthy.await.unwrap().success());
 }
+
+#[test]
+fn a_qr_lifetime_above_five_minutes_is_refused_at_start_up() {
+    for (ttl, refused) in [("301", true), ("0", true), ("300", false)] {
+        let dir = tempfile::tempdir().unwrap();
+        let mut command = yongjun(dir.path());
+        // `migrate` reads the same settings as `serve` and then exits.
+        command.env("YONGJUN_QR_TTL_SECS", ttl).arg("migrate");
+        let output = command.output().unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(!output.status.success(), refused, "ttl {ttl}: {stderr}");
+        if refused {
+            assert!(
+                stderr.contains("YONGJUN_QR_TTL_SECS") && stderr.contains("300"),
+                "{stderr}"
+            );
+        }
+    }
+}

@@ -62,6 +62,8 @@ pub struct Options {
     pub redis_url: Option<String>,
     pub public_notice_days: Option<u32>,
     pub workers: Option<usize>,
+    /// Lifetime of a card QR token (default 60 s).
+    pub qr_ttl_secs: Option<u32>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -179,7 +181,7 @@ pub fn test_settings(
         ),
         previous_signing_key_pem: None,
         public_notice_days: options.public_notice_days.unwrap_or(7),
-        qr_ttl_secs: 60,
+        qr_ttl_secs: options.qr_ttl_secs.unwrap_or(60),
         bootstrap_admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
         db_pool_size: 8,
         workers: options.workers.unwrap_or(1),
@@ -488,6 +490,13 @@ impl TestApp {
         self.send(request).await
     }
 
+    /// One run of the expiry sweep, as the periodic task does it.
+    pub async fn sweep(&self) -> yongjun::app::sweep::Swept {
+        yongjun::app::sweep::sweep(&self.state.db, &self.state.cache)
+            .await
+            .expect("the sweep runs")
+    }
+
     pub async fn login(&self, username: &str, password: &str) -> String {
         let body = self
             .post(
@@ -562,6 +571,34 @@ macro_rules! both_backends {
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
                     run(spawn_app(Backend::Sqlite).await).await
+                }
+            }
+        )*
+    };
+}
+
+/// As `both_backends!`, on an app with a zero-day public notice and two workers
+/// (`spawn_instant_app`), which the point-of-sale and office tests need.
+#[macro_export]
+macro_rules! instant_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_imports)]
+                use $crate::helpers::*;
+
+                async fn run($app: TestApp) $body
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    run(spawn_instant_app(Backend::Postgres).await).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    run(spawn_instant_app(Backend::Sqlite).await).await
                 }
             }
         )*

@@ -556,6 +556,7 @@ async fn verify_and_redeem_survive_a_redis_outage() {
             redis_url: Some(redis.url()),
             public_notice_days: Some(0),
             workers: Some(2),
+            ..Default::default()
         },
     )
     .await;

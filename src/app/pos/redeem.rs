@@ -50,7 +50,7 @@ pub struct RedeemRequest {
 #[schema(as = RedemptionView, example = json!({"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e71", "offer_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
     "card_no_masked": "8860********9017", "bill_fen": 12800, "discount_fen": 2560, "companions": 1, "status": "completed",
     "redeemed_at": "2026-08-01T04:12:09Z",
-    "merchant_region_code": "440303", "holder_region_code": "140521"}))]
+    "merchant_region_code": "440303", "holder_region_code": "140521", "offline": false}))]
 pub struct Receipt {
     pub id: RedemptionId,
     pub offer_id: OfferId,
@@ -65,6 +65,12 @@ pub struct Receipt {
     pub holder_region_code: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub voided_at: Option<chrono::DateTime<chrono::Utc>>,
+    /// Verified by the terminal without the network, and uploaded later.
+    #[serde(default)]
+    pub offline: bool,
+    /// When the terminal verified it offline (absent for an online redemption).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub verified_offline_at: Option<chrono::DateTime<chrono::Utc>>,
 }
 
 impl Receipt {
@@ -81,6 +87,8 @@ impl Receipt {
             merchant_region_code: row.merchant_region_code.clone(),
             holder_region_code: row.holder_region_code.clone(),
             voided_at: row.voided_at.map(|at| at.and_utc()),
+            offline: row.offline,
+            verified_offline_at: row.verified_offline_at.map(|at| at.and_utc()),
         }
     }
 }
