@@ -461,3 +461,92 @@ crate::both_backends! {
         assert_eq!(report["failed"][0]["errors"][0], json!({"field": "region_code", "message": "is outside your region"}));
     }
 }
+
+/// An XLSX workbook with the import's header and `rows`, as rust_xlsxwriter writes it.
+fn workbook(rows: &[Vec<String>]) -> rust_xlsxwriter::Workbook {
+    let mut workbook = rust_xlsxwriter::Workbook::new();
+    let sheet = workbook.add_worksheet();
+    for (col, header) in ["姓名", "身份证号", "类别", "行政区划"].iter().enumerate() {
+        sheet.write_string(0, col as u16, *header).unwrap();
+    }
+    for (r, row) in rows.iter().enumerate() {
+        for (c, value) in row.iter().enumerate() {
+            sheet.write_string(r as u32 + 1, c as u16, value).unwrap();
+        }
+    }
+    workbook
+}
+
+fn veteran(n: u32) -> Vec<String> {
+    vec![
+        format!("孙{n}"),
+        id_number(n),
+        "退役军人".into(),
+        "440303".into(),
+    ]
+}
+
+/// `bytes` (a workbook) with one more part, `name`, of `size` bytes of `fill`, deflated:
+/// a zip bomb when `size` is large.
+fn with_part(bytes: &[u8], name: &str, head: &str, fill: u8, size: usize, tail: &str) -> Vec<u8> {
+    use std::io::Write;
+    let mut source = zip::ZipArchive::new(std::io::Cursor::new(bytes)).unwrap();
+    let mut out = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    for i in 0..source.len() {
+        let part = source.by_index(i).unwrap();
+        if part.name().map_or(true, |n| n != name) {
+            out.raw_copy_file(part).unwrap();
+        }
+    }
+    let options = zip::write::SimpleFileOptions::default()
+        .compression_method(zip::CompressionMethod::Deflated)
+        .large_file(size > u32::MAX as usize / 2);
+    out.start_file(name, options).unwrap();
+    out.write_all(head.as_bytes()).unwrap();
+    let chunk = vec![fill; 1 << 20];
+    let mut left = size;
+    while left > 0 {
+        let n = left.min(chunk.len());
+        out.write_all(&chunk[..n]).unwrap();
+        left -= n;
+    }
+    out.write_all(tail.as_bytes()).unwrap();
+    out.finish().unwrap().into_inner()
+}
+
+crate::both_backends! {
+    async fn an_xlsx_zip_bomb_is_refused_before_it_is_read(app) {
+        let root = app.admin_token().await;
+        let plain = workbook(&[veteran(41)]).save_to_buffer().unwrap();
+        // 300 MiB of shared strings in a file of well under a megabyte.
+        let bomb = with_part(&plain, "xl/sharedStrings.xml", "<sst><si><t>", b'a', 300 << 20, "</t></si></sst>");
+        assert!(bomb.len() < 1 << 20, "{} bytes", bomb.len());
+        let problem = upload(&app, &root, "bomb.xlsx", bomb, None).await.expect_problem(422, "unreadable_file");
+        assert!(problem["detail"].as_str().unwrap().contains("解压后过大"), "{problem}");
+        let listed = app.get("/api/v1/admin/beneficiaries", Some(&root)).await.expect(200);
+        assert_eq!(listed["total"], 0, "nothing of it was stored");
+        // The same workbook without the bomb imports.
+        let report = upload(&app, &root, "plain.xlsx", plain, None).await.expect(200);
+        assert_eq!(report["created"], 1, "{report}");
+    }
+
+    async fn xlsx_cells_are_bounded_and_far_cells_ignored(app) {
+        let root = app.admin_token().await;
+        let mut long = veteran(43);
+        long[0] = "长".repeat(5_000);
+        let mut book = workbook(&[veteran(42), long, veteran(44)]);
+        // A cell far to the right and far down: read as a whole range, this sheet would
+        // be twenty million cells.
+        book.worksheet_from_index(0).unwrap().write_string(100_000, 200, "远").unwrap();
+        let report = upload(&app, &root, "cells.xlsx", book.save_to_buffer().unwrap(), Some("partial")).await.expect(200);
+        assert_eq!((report["created"].as_i64(), report["failed_count"].as_i64()), (Some(2), Some(1)), "{report}");
+        assert_eq!(report["failed"][0]["row"], 3, "{report}");
+
+        let mut header = workbook(&[veteran(45)]);
+        header.worksheet_from_index(0).unwrap().write_string(0, 5, "表".repeat(5_000)).unwrap();
+        let problem = upload(&app, &root, "header.xlsx", header.save_to_buffer().unwrap(), None)
+            .await
+            .expect_problem(422, "unreadable_file");
+        assert!(problem["detail"].as_str().unwrap().contains("表头"), "{problem}");
+    }
+}

@@ -13,6 +13,7 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 pub mod read;
+pub mod xlsx;
 
 pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource, BATCH_ROWS};
 use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryInput, CreateBeneficiaryRequest};

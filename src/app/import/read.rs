@@ -5,6 +5,7 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
+use super::xlsx::{read_xlsx, Limits};
 use crate::error::{AppError, AppResult, Code};
 
 /// Rows per batch: one round trip of lookups and one insert per batch.
@@ -165,58 +166,9 @@ pub fn read_csv<R: std::io::Read>(
     }
 }
 
-/// Reads the first sheet of an XLSX workbook (held in memory: XLSX is a zip) and
-/// sends it as [`read_csv`] does.
-pub fn read_xlsx(
-    bytes: Vec<u8>,
-    header_tx: tokio::sync::oneshot::Sender<Result<Vec<String>, String>>,
-    rows_tx: mpsc::Sender<Vec<RawRow>>,
-) {
-    use calamine::Reader;
-    let mut workbook = match calamine::Xlsx::new(std::io::Cursor::new(bytes)) {
-        Ok(w) => w,
-        Err(e) => {
-            let _ = header_tx.send(Err(format!("not a readable XLSX workbook: {e}")));
-            return;
-        }
-    };
-    let range = match workbook.worksheet_range_at(0) {
-        Some(Ok(range)) => range,
-        _ => {
-            let _ = header_tx.send(Err("the workbook has no readable sheet".into()));
-            return;
-        }
-    };
-    let mut rows = range.rows();
-    let header = match rows.next() {
-        Some(cells) => cells.iter().map(cell_text).collect(),
-        None => {
-            let _ = header_tx.send(Err("the sheet is empty".into()));
-            return;
-        }
-    };
-    if header_tx.send(Ok(header)).is_err() {
-        return;
-    }
-    let mut batch = Vec::with_capacity(BATCH_ROWS);
-    for (i, cells) in rows.enumerate() {
-        let cells: Vec<String> = cells.iter().map(cell_text).collect();
-        if cells.iter().all(|c| c.trim().is_empty()) {
-            continue;
-        }
-        batch.push((i + 2, cells));
-        if batch.len() == BATCH_ROWS && rows_tx.blocking_send(std::mem::take(&mut batch)).is_err() {
-            return;
-        }
-    }
-    if !batch.is_empty() {
-        let _ = rows_tx.blocking_send(batch);
-    }
-}
-
 /// A cell as text. Spreadsheets store long digit strings (ID numbers, phones) as
 /// floats when typed as numbers: render whole floats without a decimal point.
-fn cell_text(cell: &calamine::Data) -> String {
+pub(super) fn cell_text(cell: &calamine::Data) -> String {
     match cell {
         calamine::Data::Float(f) if f.fract() == 0.0 && f.abs() < 1e17 => format!("{}", *f as i64),
         calamine::Data::Int(i) => i.to_string(),
@@ -261,11 +213,13 @@ pub async fn start_reader(
             };
             read_csv(std::io::BufReader::new(file), encoding, header_tx, rows_tx)
         }
-        (FileKind::Xlsx, ReaderSource::Bytes(bytes)) => read_xlsx(bytes, header_tx, rows_tx),
+        (FileKind::Xlsx, ReaderSource::Bytes(bytes)) => {
+            read_xlsx(bytes, Limits::DEFAULT, header_tx, rows_tx)
+        }
         (FileKind::Xlsx, ReaderSource::File(mut file)) => {
             let mut bytes = Vec::new();
             match std::io::Read::read_to_end(&mut file, &mut bytes) {
-                Ok(_) => read_xlsx(bytes, header_tx, rows_tx),
+                Ok(_) => read_xlsx(bytes, Limits::DEFAULT, header_tx, rows_tx),
                 Err(e) => {
                     let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
                 }
