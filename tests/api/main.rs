@@ -22,4 +22,5 @@ mod regions;
 mod stats;
 mod usecases;
 mod users;
+mod walkthrough;
 mod office;

@@ -201,3 +201,54 @@ async fn a_process_starts_while_redis_is_down() {
     app.get("/api/v1/regions/440303", None).await.expect(200);
     assert_eq!(app.get("/readyz", None).await.status, 503);
 }
+
+/// The decision for a database outage: verification may answer from a warm cache (no
+/// change can commit while the database is down, so a cached card is as fresh as the
+/// database), a card not in the cache is 503, and a redemption, which must write the
+/// ledger, is 503 always.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn during_a_database_outage_a_warm_card_verifies_and_nothing_redeems() {
+    use crate::pos::{new_holder, offer, open_shop, qr, redeem, ten_percent, verify};
+    use serde_json::json;
+    let app = spawn_instant_app(Backend::Postgres).await;
+    let shop = open_shop(&app).await;
+    let offer = offer(&app, &shop, ten_percent()).await;
+    let warm = qr(&app, &shop.holder).await;
+    assert_eq!(verify(&app, &shop.terminal, &warm).await["valid"], true);
+    let (cold_holder, _) = new_holder(&app, &shop.root, 2, "440303").await;
+    let cold = qr(&app, &cold_holder).await;
+
+    let name = match &app.database {
+        yongjun::db::DatabaseTarget::Postgres(url) => url.rsplit('/').next().unwrap().to_owned(),
+        _ => unreachable!(),
+    };
+    drop_database(&name).await;
+
+    let again = verify_answer(&app, &shop.terminal, &warm).await;
+    assert_eq!(
+        (again.status, again.body["valid"].as_bool()),
+        (200, Some(true)),
+        "{:?}",
+        again.body
+    );
+    verify_answer(&app, &shop.terminal, &cold)
+        .await
+        .expect_problem(503, "service_unavailable");
+    redeem(
+        &app,
+        &shop.terminal,
+        "outage-1",
+        json!({"token": warm, "offer_id": offer["id"], "bill_fen": 1000}),
+    )
+    .await
+    .expect_problem(503, "service_unavailable");
+}
+
+async fn verify_answer(app: &TestApp, terminal: &str, token: &str) -> Answer {
+    app.post(
+        "/api/v1/pos/verify",
+        Some(terminal),
+        serde_json::json!({"token": token}),
+    )
+    .await
+}
