@@ -5,7 +5,6 @@ use std::collections::HashMap;
 
 use tokio::sync::mpsc;
 
-use super::xlsx::{read_xlsx, Limits};
 use crate::error::{AppError, AppResult, Code};
 
 /// Rows per batch: one round trip of lookups and one insert per batch.
@@ -178,62 +177,11 @@ pub(super) fn cell_text(cell: &calamine::Data) -> String {
 
 /// UTF-8 (with or without BOM) unless the sample is not UTF-8: then GB18030, which is
 /// what Excel writes for "CSV" on a Chinese Windows.
-fn csv_encoding(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
+pub(super) fn csv_encoding(sample: &[u8]) -> Option<&'static encoding_rs::Encoding> {
     match std::str::from_utf8(sample) {
         Ok(_) => None,
         // A character cut at the end of the sample is still UTF-8.
         Err(e) if e.error_len().is_none() => None,
         Err(_) => Some(encoding_rs::GB18030),
     }
-}
-
-/// Starts a reader thread for `kind` and returns the header and the batch receiver.
-pub async fn start_reader(
-    kind: FileKind,
-    source: ReaderSource,
-) -> AppResult<(Header, mpsc::Receiver<Vec<RawRow>>)> {
-    let (header_tx, header_rx) = tokio::sync::oneshot::channel();
-    // Four batches in flight at most: memory stays bounded whatever the file size.
-    let (rows_tx, rows_rx) = mpsc::channel(4);
-    tokio::task::spawn_blocking(move || match (kind, source) {
-        (FileKind::Csv, ReaderSource::Bytes(bytes)) => {
-            let encoding = csv_encoding(&bytes);
-            read_csv(std::io::Cursor::new(bytes), encoding, header_tx, rows_tx)
-        }
-        (FileKind::Csv, ReaderSource::File(mut file)) => {
-            let mut sample = vec![0u8; 64 * 1024];
-            let encoding = match std::io::Read::read(&mut file, &mut sample)
-                .and_then(|n| std::io::Seek::rewind(&mut file).map(|_| n))
-            {
-                Ok(n) => csv_encoding(&sample[..n]),
-                Err(e) => {
-                    let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
-                    return;
-                }
-            };
-            read_csv(std::io::BufReader::new(file), encoding, header_tx, rows_tx)
-        }
-        (FileKind::Xlsx, ReaderSource::Bytes(bytes)) => {
-            read_xlsx(bytes, Limits::DEFAULT, header_tx, rows_tx)
-        }
-        (FileKind::Xlsx, ReaderSource::File(mut file)) => {
-            let mut bytes = Vec::new();
-            match std::io::Read::read_to_end(&mut file, &mut bytes) {
-                Ok(_) => read_xlsx(bytes, Limits::DEFAULT, header_tx, rows_tx),
-                Err(e) => {
-                    let _ = header_tx.send(Err(format!("cannot read the file: {e}")));
-                }
-            }
-        }
-    });
-    let header = header_rx
-        .await
-        .map_err(|_| AppError::internal(anyhow::anyhow!("the reader stopped")))?
-        .map_err(|m| AppError::unprocessable(Code::UnreadableFile, m))?;
-    Ok((Header::parse(&header)?, rows_rx))
-}
-
-pub enum ReaderSource {
-    Bytes(Vec<u8>),
-    File(std::fs::File),
 }
