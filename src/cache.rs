@@ -4,83 +4,26 @@
 //! (the zero-setup default). Callers treat a [`CacheError`] as "no cache": they read the
 //! database instead. Every Redis call is bounded by a short timeout, so an unreachable
 //! Redis costs milliseconds, never a hang.
+//!
+//! Redis is used only while it is trusted ([`Cache::is_trusted`]); a failed call, an
+//! invalidation that could not be delivered or a lost subscription stops its use at once,
+//! until a background task has reconnected and delivered every pending invalidation. See
+//! `link` for how, and `docs/operations.md` ("Cache faults") for what it costs.
+
+pub mod keys;
+mod link;
+mod listener;
+mod remote;
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures_util::StreamExt;
 use moka::Expiry;
-use redis::aio::{ConnectionManager, ConnectionManagerConfig};
-use redis::AsyncCommands;
 use tokio::sync::broadcast;
 
-/// Longest a single cache operation may take before callers fall back.
-const OP_TIMEOUT: Duration = Duration::from_millis(300);
-
-#[derive(Debug, thiserror::Error)]
-pub enum CacheError {
-    #[error("cache unreachable: {0}")]
-    Redis(#[from] redis::RedisError),
-    #[error("cache operation timed out after {0:?}")]
-    Timeout(Duration),
-}
-
-/// Keys of every cached thing, all relative to the configured prefix.
-pub mod keys {
-    pub fn region(code: &str) -> String {
-        format!("region:{code}")
-    }
-
-    /// Snapshot of a card: status, version, holder category and honours, masked name.
-    pub fn card(id: &crate::db::CardId) -> String {
-        format!("card:{id}")
-    }
-
-    /// A spent QR token id: refused at once, before the database is asked.
-    pub fn jti(jti: &str) -> String {
-        format!("jti:{jti}")
-    }
-
-    /// A terminal look-up by the keyed hash of its API key.
-    pub fn terminal(key_hash: &str) -> String {
-        format!("terminal:{key_hash}")
-    }
-
-    /// Snapshot of a merchant: status, agreement end and its public face.
-    pub fn merchant(id: &crate::db::MerchantId) -> String {
-        format!("merchant:{id}")
-    }
-
-    /// The point of sale's merchant snapshot (with the active offers; the directory's
-    /// `merchant:` entry has none). Invalidated with `merchant:` (see
-    /// [`super::Cache::invalidate`]).
-    pub fn pos_merchant(id: &crate::db::MerchantId) -> String {
-        format!("pos_merchant:{id}")
-    }
-
-    /// The version token of the point of sale's merchant snapshot: a few bytes that tell
-    /// a process whether its own copy is still the one cached. Invalidated with
-    /// `merchant:`.
-    pub fn pos_merchant_version(id: &crate::db::MerchantId) -> String {
-        format!("pos_merchant_ver:{id}")
-    }
-
-    /// `keys` and every key that goes stale with one of them.
-    pub(super) fn with_companions(keys: Vec<String>) -> Vec<String> {
-        let mut all = Vec::with_capacity(keys.len() * 3);
-        for key in keys {
-            if let Some(id) = key.strip_prefix("merchant:") {
-                all.push(format!("pos_merchant:{id}"));
-                all.push(format!("pos_merchant_ver:{id}"));
-            }
-            all.push(key);
-        }
-        all
-    }
-}
-
-/// The channel (under the prefix) on which invalidations are published.
-const INVALIDATION_CHANNEL: &str = "invalidate";
+use crate::db::Db;
+pub use link::CacheError;
+use remote::RedisCache;
 
 #[derive(Clone)]
 pub struct Cache {
@@ -90,16 +33,23 @@ pub struct Cache {
     invalidations: broadcast::Sender<Vec<String>>,
 }
 
+/// What `/metrics` shows of the cache.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CacheHealth {
+    /// Calls use the cache (always, in process).
+    pub trusted: bool,
+    /// Keys whose invalidation waits to be delivered.
+    pub pending_invalidations: usize,
+    /// Invalidations that could not be delivered at once, since start.
+    pub failed_invalidations: u64,
+    /// Times the Redis connection was thrown away and built again, since start.
+    pub reconnects: u64,
+}
+
 #[derive(Clone)]
 enum Backend {
     Redis(RedisCache),
     Memory(MemoryCache),
-}
-
-#[derive(Clone)]
-struct RedisCache {
-    manager: ConnectionManager,
-    prefix: Arc<str>,
 }
 
 #[derive(Clone)]
@@ -150,28 +100,37 @@ impl Cache {
         }
     }
 
-    /// A Redis cache. The connection manager is created once and connects lazily,
-    /// so the process starts (degraded) even while Redis is down, and reconnects by
-    /// itself when Redis returns.
+    /// A Redis cache. The connection is created lazily, so the process starts (degraded)
+    /// even while Redis is down, and is rebuilt in the background until Redis answers.
+    /// Not trusted until a first probe answers and the invalidation listener has
+    /// subscribed ([`Cache::settle`] waits for that).
     pub fn redis(url: &str, prefix: &str) -> anyhow::Result<Cache> {
-        let client =
-            redis::Client::open(url).map_err(|e| anyhow::anyhow!("invalid REDIS_URL: {e}"))?;
-        let config = ConnectionManagerConfig::new()
-            .set_connection_timeout(Some(Duration::from_millis(500)))
-            .set_response_timeout(Some(OP_TIMEOUT))
-            .set_number_of_retries(1)
-            .set_max_delay(Duration::from_millis(500));
-        let manager = ConnectionManager::new_lazy_with_config(client.clone(), config)?;
         let (invalidations, _) = broadcast::channel(1024);
-        let cache = Cache {
-            backend: Backend::Redis(RedisCache {
-                manager,
-                prefix: Arc::from(prefix),
-            }),
+        let redis = RedisCache::connect(url, prefix, invalidations.clone())?;
+        Ok(Cache {
+            backend: Backend::Redis(redis),
             invalidations,
-        };
-        cache.spawn_invalidation_listener(client, prefix.to_owned());
-        Ok(cache)
+        })
+    }
+
+    /// Keeps invalidations that cannot be delivered in `db` too (`cache_invalidations`),
+    /// where every process sharing the database finds and delivers them: another process
+    /// that still reaches Redis, or this one after a restart. Every process with an
+    /// outbox also reads it about once a second.
+    pub fn with_outbox(self, db: Db) -> Cache {
+        if let Backend::Redis(redis) = &self.backend {
+            redis.keep_undelivered_in(db);
+        }
+        self
+    }
+
+    /// Waits (at most `within`) until the cache is trusted; `false` when it is not, or as
+    /// soon as a probe of Redis has failed.
+    pub async fn settle(&self, within: Duration) -> bool {
+        match &self.backend {
+            Backend::Memory(_) => true,
+            Backend::Redis(r) => r.settle(within).await,
+        }
     }
 
     pub fn backend_name(&self) -> &'static str {
@@ -181,7 +140,32 @@ impl Cache {
         }
     }
 
-    /// Receives every invalidation seen by this process.
+    /// Whether calls use the cache now. `false` (every call answers "no cache" at once)
+    /// while Redis does not answer, while an invalidation waits to be delivered and while
+    /// this process is not subscribed to other processes' invalidations. In-memory copies
+    /// kept beside the cache should be used only while it is trusted.
+    pub fn is_trusted(&self) -> bool {
+        match &self.backend {
+            Backend::Memory(_) => true,
+            Backend::Redis(r) => r.is_trusted(),
+        }
+    }
+
+    pub fn health(&self) -> CacheHealth {
+        match &self.backend {
+            Backend::Memory(_) => CacheHealth {
+                trusted: true,
+                pending_invalidations: 0,
+                failed_invalidations: 0,
+                reconnects: 0,
+            },
+            Backend::Redis(r) => r.health(),
+        }
+    }
+
+    /// Receives every invalidation seen by this process: the keys, or
+    /// `[`[`keys::EVERYTHING`]`]` when every copy must go (invalidations may have been
+    /// missed).
     pub fn subscribe_invalidations(&self) -> broadcast::Receiver<Vec<String>> {
         self.invalidations.subscribe()
     }
@@ -189,10 +173,7 @@ impl Cache {
     pub async fn get(&self, key: &str) -> Result<Option<String>, CacheError> {
         match &self.backend {
             Backend::Memory(m) => Ok(m.entries.get(key).await.map(|e| e.value.to_string())),
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                bounded(conn.get(r.key(key))).await
-            }
+            Backend::Redis(r) => r.get(key).await,
         }
     }
 
@@ -206,15 +187,7 @@ impl Cache {
                 }
                 Ok(values)
             }
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                let full: Vec<String> = keys.iter().map(|k| r.key(k)).collect();
-                let mut cmd = redis::cmd("MGET");
-                for key in &full {
-                    cmd.arg(key);
-                }
-                bounded(cmd.query_async::<Vec<Option<String>>>(&mut conn)).await
-            }
+            Backend::Redis(r) => r.get_many(keys).await,
         }
     }
 
@@ -224,11 +197,7 @@ impl Cache {
                 m.entries.insert(key.to_owned(), entry(value, ttl)).await;
                 Ok(())
             }
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                let secs = ttl.as_secs().max(1);
-                bounded(conn.set_ex(r.key(key), value, secs)).await
-            }
+            Backend::Redis(r) => r.set(key, value, ttl).await,
         }
     }
 
@@ -245,15 +214,7 @@ impl Cache {
                 }
                 Ok(())
             }
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                let secs = ttl.as_secs().max(1);
-                let mut pipe = redis::pipe();
-                for (key, value) in entries {
-                    pipe.set_ex(r.key(key), value, secs).ignore();
-                }
-                bounded(pipe.query_async::<()>(&mut conn)).await
-            }
+            Backend::Redis(r) => r.set_many(entries, ttl).await,
         }
     }
 
@@ -273,15 +234,7 @@ impl Cache {
                     .await;
                 Ok(inserted.is_fresh())
             }
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                let options = redis::SetOptions::default()
-                    .conditional_set(redis::ExistenceCheck::NX)
-                    .with_expiration(redis::SetExpiry::PX(ttl.as_millis().max(1) as u64));
-                let reply: Option<String> =
-                    bounded(conn.set_options(r.key(key), value, options)).await?;
-                Ok(reply.is_some())
-            }
+            Backend::Redis(r) => r.set_if_absent(key, value, ttl).await,
         }
     }
 
@@ -296,92 +249,38 @@ impl Cache {
                 }
                 Ok(())
             }
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                let full: Vec<String> = keys.iter().map(|k| r.key(k)).collect();
-                bounded(conn.del::<_, ()>(full)).await
-            }
+            Backend::Redis(r) => r.delete(keys).await,
         }
     }
 
     /// Deletes `keys` and tells every process sharing this cache to drop its own copies.
     /// Called after the database commit of the change that made them stale.
+    ///
+    /// On Redis, when that cannot be done now, this process's own layers drop their
+    /// copies at once, the keys are kept pending (and in the outbox, see
+    /// [`Cache::with_outbox`]), and the cache is not trusted again until they have been
+    /// delivered: the error says only that it was late, not that it was lost.
     pub async fn invalidate(&self, keys: Vec<String>) -> Result<(), CacheError> {
         if keys.is_empty() {
             return Ok(());
         }
-        let doomed = keys::with_companions(keys.clone());
         match &self.backend {
             Backend::Memory(_) => {
-                self.delete(&doomed).await?;
+                self.delete(&keys::with_companions(keys.clone())).await?;
                 // Nobody listening is not an error.
                 let _ = self.invalidations.send(keys);
                 Ok(())
             }
-            Backend::Redis(r) => {
-                // The delete and the announcement in one round trip.
-                let mut conn = r.manager.clone();
-                let payload = serde_json::to_string(&keys).unwrap_or_default();
-                let full: Vec<String> = doomed.iter().map(|k| r.key(k)).collect();
-                let mut pipe = redis::pipe();
-                pipe.del(full)
-                    .ignore()
-                    .publish(r.key(INVALIDATION_CHANNEL), payload)
-                    .ignore();
-                bounded(pipe.query_async::<()>(&mut conn)).await
-            }
+            Backend::Redis(r) => r.invalidate(keys).await,
         }
     }
 
-    /// A round trip to the cache, for readiness.
+    /// A round trip to the cache, for readiness: an error while it is not trusted.
     pub async fn ping(&self) -> Result<(), CacheError> {
         match &self.backend {
             Backend::Memory(_) => Ok(()),
-            Backend::Redis(r) => {
-                let mut conn = r.manager.clone();
-                bounded(redis::cmd("PING").query_async::<String>(&mut conn))
-                    .await
-                    .map(|_| ())
-            }
+            Backend::Redis(r) => r.ping().await,
         }
-    }
-
-    fn spawn_invalidation_listener(&self, client: redis::Client, prefix: String) {
-        let sender = self.invalidations.clone();
-        let channel = format!("{prefix}{INVALIDATION_CHANNEL}");
-        tokio::spawn(async move {
-            let mut delay = Duration::from_millis(200);
-            loop {
-                match client.get_async_pubsub().await {
-                    Ok(mut pubsub) => {
-                        if pubsub.subscribe(&channel).await.is_ok() {
-                            delay = Duration::from_millis(200);
-                            let mut messages = pubsub.on_message();
-                            while let Some(message) = messages.next().await {
-                                let keys = message
-                                    .get_payload::<String>()
-                                    .ok()
-                                    .and_then(|p| serde_json::from_str::<Vec<String>>(&p).ok());
-                                if let Some(keys) = keys {
-                                    let _ = sender.send(keys);
-                                }
-                            }
-                        }
-                    }
-                    Err(error) => {
-                        tracing::debug!(%error, "invalidation listener cannot reach Redis");
-                    }
-                }
-                tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(5));
-            }
-        });
-    }
-}
-
-impl RedisCache {
-    fn key(&self, key: &str) -> String {
-        format!("{}{key}", self.prefix)
     }
 }
 
@@ -389,14 +288,5 @@ fn entry(value: &str, ttl: Duration) -> Entry {
     Entry {
         value: Arc::from(value),
         ttl,
-    }
-}
-
-async fn bounded<T>(
-    op: impl std::future::Future<Output = redis::RedisResult<T>>,
-) -> Result<T, CacheError> {
-    match tokio::time::timeout(OP_TIMEOUT, op).await {
-        Ok(result) => result.map_err(CacheError::from),
-        Err(_) => Err(CacheError::Timeout(OP_TIMEOUT)),
     }
 }

@@ -1,5 +1,5 @@
-//! The command line: `serve` (default), `migrate`, `admin create`, `openapi`,
-//! `import beneficiaries`, `export`.
+//! The command line: `serve` (default), `migrate`, `admin create`, `admin unlock`,
+//! `openapi`, `import beneficiaries`, `export`.
 
 use std::io::BufRead;
 
@@ -97,6 +97,12 @@ pub enum AdminCommand {
         #[arg(long)]
         department: Option<String>,
     },
+    /// Forget an account's failed sign-ins from every address, so that it can sign in
+    /// again at once (audited as `staff.unlock`).
+    Unlock {
+        /// The account's user name.
+        username: String,
+    },
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
@@ -148,6 +154,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Admin {
+            command: AdminCommand::Unlock { username },
+        } => unlock(&username).await,
+        Command::Admin {
             command:
                 AdminCommand::Create {
                     username,
@@ -181,6 +190,32 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `yongjun admin unlock USER`: prints what it cleared.
+async fn unlock(username: &str) -> anyhow::Result<()> {
+    let settings = Settings::from_env()?;
+    db::run_migrations(&settings.database).await?;
+    let pool = Db::connect(&settings.database, 1).await?;
+    let unlocked = staff::unlock(&pool, &cli_actor(), username)
+        .await
+        .map_err(|e| anyhow::anyhow!(e.describe()))?;
+    println!(
+        "unlocked {} ({}): cleared {} failed sign-ins from {} address(es)",
+        unlocked.account.username,
+        unlocked.account.id,
+        unlocked.failures,
+        unlocked.addresses.len()
+    );
+    for address in &unlocked.addresses {
+        let client = match address.client.as_str() {
+            "" => "(address not recorded)",
+            client => client,
+        };
+        let locked = if address.locked { " (locked)" } else { "" };
+        println!("  {client}: {}{locked}", address.failures);
+    }
+    Ok(())
 }
 
 /// `yongjun export`: the same checks and writers as the API, recorded in the audit log

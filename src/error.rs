@@ -33,6 +33,7 @@ pub enum Kind {
     Forbidden,
     NotFound,
     Conflict,
+    RequestTimeout,
     PayloadTooLarge,
     Unprocessable,
     TooManyRequests,
@@ -48,6 +49,7 @@ impl Kind {
             Kind::Forbidden => 403,
             Kind::NotFound => 404,
             Kind::Conflict => 409,
+            Kind::RequestTimeout => 408,
             Kind::PayloadTooLarge => 413,
             Kind::Unprocessable => 422,
             Kind::TooManyRequests => 429,
@@ -64,6 +66,7 @@ impl Kind {
             Kind::Forbidden => "Forbidden",
             Kind::NotFound => "Not Found",
             Kind::Conflict => "Conflict",
+            Kind::RequestTimeout => "Request Timeout",
             Kind::PayloadTooLarge => "Payload Too Large",
             Kind::Unprocessable => "Unprocessable Entity",
             Kind::TooManyRequests => "Too Many Requests",
@@ -119,6 +122,8 @@ codes! {
     InvalidJson => "invalid_json" / "请求内容不是有效的 JSON",
     ValidationFailed => "validation_failed" / "填写的内容有误，请检查后重试",
     PayloadTooLarge => "payload_too_large" / "上传的内容过大",
+    /// A request body that did not arrive within `YONGJUN_BODY_TIMEOUT_SECS`.
+    RequestTimeout => "request_timeout" / "请求内容发送超时，请检查网络后重试",
     InvalidMultipart => "invalid_multipart" / "上传的文件格式有误",
     TooManyAttempts => "too_many_attempts" / "尝试次数过多，请稍后再试",
     InternalError => "internal_error" / "系统内部错误，请稍后再试",
@@ -244,6 +249,14 @@ pub struct Problem {
     pub extensions: serde_json::Map<String, serde_json::Value>,
 }
 
+/// A limit on failed attempts: at most `quota` in `window_secs`, named `policy`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub policy: &'static str,
+    pub quota: i64,
+    pub window_secs: u64,
+}
+
 #[derive(Debug, thiserror::Error)]
 #[error("{code}: {detail}")]
 pub struct AppError {
@@ -252,6 +265,8 @@ pub struct AppError {
     pub detail: String,
     pub errors: Vec<FieldError>,
     pub retry_after: Option<u64>,
+    /// The limit a 429 met, for the `RateLimit` and `RateLimit-Policy` header fields.
+    pub rate_limit: Option<&'static RateLimit>,
     pub extensions: serde_json::Map<String, serde_json::Value>,
     /// What went wrong inside; logged, never shown.
     #[source]
@@ -268,6 +283,7 @@ impl AppError {
             detail: detail.into(),
             errors: Vec::new(),
             retry_after: None,
+            rate_limit: None,
             extensions: serde_json::Map::new(),
             source: None,
         }
@@ -307,6 +323,11 @@ impl AppError {
         Self::new(Kind::PayloadTooLarge, Code::PayloadTooLarge, detail)
     }
 
+    /// 408 `request_timeout`: the body did not arrive in time.
+    pub fn request_timeout(detail: impl Into<String>) -> Self {
+        Self::new(Kind::RequestTimeout, Code::RequestTimeout, detail)
+    }
+
     /// 422 `validation_failed`, listing each bad field.
     pub fn validation(errors: Vec<FieldError>) -> Self {
         let fields: Vec<&str> = errors.iter().map(|e| e.field.as_str()).collect();
@@ -329,6 +350,14 @@ impl AppError {
                 Code::TooManyAttempts,
                 "too many failed attempts; try again later",
             )
+        }
+    }
+
+    /// 429 `too_many_attempts`: `limit` is used up; try again when its window has passed.
+    pub fn rate_limited(limit: &'static RateLimit) -> Self {
+        Self {
+            rate_limit: Some(limit),
+            ..Self::too_many_attempts(limit.window_secs)
         }
     }
 

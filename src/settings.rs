@@ -83,17 +83,28 @@ pub struct Settings {
     /// `YONGJUN_OFFLINE_MAX_AGE_HOURS`: how old an offline verification may be when its
     /// redemption is uploaded. Default 72.
     pub offline_max_age_hours: u32,
+    /// `YONGJUN_MAX_BILL_FEN`: the largest bill a redemption may carry, in fen. Default
+    /// 1000000000 (10,000,000.00 yuan); at most 2^53 − 1.
+    pub max_bill_fen: i64,
     /// `YONGJUN_REVOCATIONS_VALID_HOURS`: how long a terminal may rely on a revocation
     /// feed it fetched (`valid_until`). Default 24.
     pub revocations_valid_hours: u32,
     /// `YONGJUN_SWEEP_INTERVAL_SECS`: how often lapsed agreements and cards are marked
     /// expired. Default 60; 0 turns the sweep off (another process runs it).
     pub sweep_interval_secs: u64,
+    /// `YONGJUN_BODY_TIMEOUT_SECS`: how long a request body (a JSON body, an import's
+    /// upload) may take to arrive after its headers; a slower one is cut off with 408.
+    /// Default 10; at least 1.
+    pub body_timeout_secs: u64,
     /// When complaint figures flag a merchant for exit review (退出复核); see
     /// `domain::oversight::ExitReviewThresholds` for why the defaults are what they are.
     /// `YONGJUN_FLAG_COMPLAINT_RATE` (default 0.05), `YONGJUN_FLAG_MIN_RATING` (default
     /// 3.0), `YONGJUN_FLAG_MIN_COMPLAINANTS` (default 3).
     pub exit_review: crate::domain::oversight::ExitReviewThresholds,
+    /// `YONGJUN_TRUSTED_PROXIES`: comma-separated addresses or CIDR blocks of the reverse
+    /// proxies whose `X-Forwarded-For` is believed. Default: none (the TCP peer is the
+    /// client).
+    pub trusted_proxies: crate::domain::network::TrustedProxies,
 }
 
 impl std::fmt::Debug for Settings {
@@ -214,8 +225,10 @@ impl Settings {
                 .unwrap_or_else(|| DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect()),
             staff_token_ttl_secs: parse_var("YONGJUN_STAFF_TOKEN_TTL_SECS", 3600)?,
             offline_max_age_hours: parse_var("YONGJUN_OFFLINE_MAX_AGE_HOURS", 72)?,
+            max_bill_fen: parse_var("YONGJUN_MAX_BILL_FEN", crate::domain::offer::MAX_AMOUNT_FEN)?,
             revocations_valid_hours: parse_var("YONGJUN_REVOCATIONS_VALID_HOURS", 24)?,
             sweep_interval_secs: parse_var("YONGJUN_SWEEP_INTERVAL_SECS", 60)?,
+            body_timeout_secs: parse_var("YONGJUN_BODY_TIMEOUT_SECS", 10)?,
             exit_review: {
                 let defaults = crate::domain::oversight::ExitReviewThresholds::default();
                 crate::domain::oversight::ExitReviewThresholds {
@@ -233,6 +246,7 @@ impl Settings {
                     )?,
                 }
             },
+            trusted_proxies: parse_var("YONGJUN_TRUSTED_PROXIES", Default::default())?,
         };
         settings
             .exit_review
@@ -244,6 +258,16 @@ impl Settings {
                  (a QR code that lives longer can be photographed and used by someone else)",
                 settings.qr_ttl_secs
             );
+        }
+        // Above 2^53 − 1 a bill is no longer a number every JSON client reads exactly.
+        if !(1..=(1i64 << 53) - 1).contains(&settings.max_bill_fen) {
+            bail!(
+                "YONGJUN_MAX_BILL_FEN={} is refused: it must be between 1 and 2^53 − 1 fen",
+                settings.max_bill_fen
+            );
+        }
+        if settings.body_timeout_secs == 0 {
+            bail!("YONGJUN_BODY_TIMEOUT_SECS must be at least 1");
         }
         if settings.offline_max_age_hours == 0 || settings.revocations_valid_hours == 0 {
             bail!("YONGJUN_OFFLINE_MAX_AGE_HOURS and YONGJUN_REVOCATIONS_VALID_HOURS must be at least 1");

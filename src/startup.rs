@@ -120,9 +120,11 @@ pub fn openapi_yaml() -> anyhow::Result<String> {
 pub async fn connect(settings: &Settings, pool_size: usize) -> anyhow::Result<(Db, Cache)> {
     let db = Db::connect(&settings.database, pool_size).await?;
     let cache = match &settings.redis_url {
-        Some(url) => Cache::redis(url, &settings.cache_prefix)?,
+        Some(url) => Cache::redis(url, &settings.cache_prefix)?.with_outbox(db.clone()),
         None => Cache::memory(),
     };
+    // A healthy Redis is trusted within milliseconds; a dead one is noticed at once.
+    cache.settle(Duration::from_secs(2)).await;
     Ok((db, cache))
 }
 
@@ -164,6 +166,9 @@ impl Application {
         spawn_background(&state, settings.sweep_interval_secs);
 
         let app_state = state.clone();
+        let body_timeout = Duration::from_secs(settings.body_timeout_secs);
+        // Read by `http::client::ClientAddr`.
+        let trusted_proxies = web::Data::new(settings.trusted_proxies.clone());
         // Reference routes for docs/benchmarks.md; off unless asked for.
         let bench_routes = std::env::var("YONGJUN_BENCH_ROUTES").is_ok_and(|v| v == "1");
         if bench_routes {
@@ -172,10 +177,13 @@ impl Application {
         let server = HttpServer::new(move || {
             let (app, _) = register(
                 App::new()
+                    .wrap(from_fn(http::guard::guard))
                     .wrap(from_fn(http::observe::observe))
                     .app_data(app_state.clone())
+                    .app_data(trusted_proxies.clone())
                     .app_data(http::json::query_config())
                     .app_data(http::json::path_config())
+                    .app_data(http::guard::BodyTimeout(body_timeout))
                     .into_utoipa_app(),
             )
             .configure(|cfg| {
@@ -244,6 +252,7 @@ pub fn policy(settings: &Settings) -> Policy {
         public_notice_days: settings.public_notice_days,
         qr_ttl_secs: settings.qr_ttl_secs,
         offline_max_age_hours: settings.offline_max_age_hours,
+        max_bill_fen: settings.max_bill_fen,
         revocations_valid_hours: settings.revocations_valid_hours,
         exit_review: settings.exit_review,
     }

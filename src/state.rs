@@ -46,6 +46,7 @@ impl AppState {
             local: &self.pos,
             qr_ttl_secs: self.policy.qr_ttl_secs,
             offline_max_age_hours: self.policy.offline_max_age_hours,
+            max_bill_fen: self.policy.max_bill_fen,
         }
     }
 }

@@ -2,7 +2,8 @@
 //! `http::observe`.
 
 use prometheus::{
-    Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGaugeVec, Opts, Registry, TextEncoder,
+    Encoder, HistogramOpts, HistogramVec, IntCounter, IntCounterVec, IntGaugeVec, Opts, Registry,
+    TextEncoder,
 };
 use tracing_subscriber::EnvFilter;
 
@@ -31,6 +32,14 @@ pub struct Metrics {
     requests: IntCounterVec,
     latency: HistogramVec,
     gauges: IntGaugeVec,
+    /// Copied from the cache's own counts at scrape time (under the lock, so two
+    /// scrapes at once do not both add the difference).
+    cache_counters: std::sync::Mutex<CacheCounters>,
+}
+
+struct CacheCounters {
+    failed_invalidations: IntCounter,
+    reconnects: IntCounter,
 }
 
 impl Metrics {
@@ -60,11 +69,24 @@ impl Metrics {
         registry.register(Box::new(requests.clone()))?;
         registry.register(Box::new(latency.clone()))?;
         registry.register(Box::new(gauges.clone()))?;
+        let cache_counters = CacheCounters {
+            failed_invalidations: IntCounter::new(
+                "cache_invalidations_failed_total",
+                "Cache invalidations not delivered at once (kept pending until delivered)",
+            )?,
+            reconnects: IntCounter::new(
+                "cache_reconnects_total",
+                "Redis connections thrown away and built again after a failed probe",
+            )?,
+        };
+        registry.register(Box::new(cache_counters.failed_invalidations.clone()))?;
+        registry.register(Box::new(cache_counters.reconnects.clone()))?;
         Ok(Metrics {
             registry,
             requests,
             latency,
             gauges,
+            cache_counters: std::sync::Mutex::new(cache_counters),
         })
     }
 
@@ -90,6 +112,24 @@ impl Metrics {
         self.gauges
             .with_label_values(&["cache_up"])
             .set(i64::from(cache_up));
+        let health = cache.health();
+        self.gauges
+            .with_label_values(&["cache_trusted"])
+            .set(i64::from(health.trusted));
+        self.gauges
+            .with_label_values(&["cache_invalidations_pending"])
+            .set(health.pending_invalidations as i64);
+        {
+            let counters = self
+                .cache_counters
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            let catch_up = |counter: &IntCounter, total: u64| {
+                counter.inc_by(total.saturating_sub(counter.get()));
+            };
+            catch_up(&counters.failed_invalidations, health.failed_invalidations);
+            catch_up(&counters.reconnects, health.reconnects);
+        }
         let mut buffer = Vec::new();
         let _ = TextEncoder::new().encode(&self.registry.gather(), &mut buffer);
         String::from_utf8(buffer).unwrap_or_default()

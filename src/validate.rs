@@ -25,6 +25,26 @@ fn present(raw: Option<&str>) -> Option<&str> {
     raw.map(str::trim).filter(|v| !v.is_empty())
 }
 
+/// The first control character of `text` (C0, DEL, C1: a NUL, which PostgreSQL cannot
+/// store in text, above all) that it may not hold; line breaks and tabs are allowed in
+/// free text (`multiline`).
+pub fn control_character(text: &str, multiline: bool) -> Option<char> {
+    text.chars()
+        .find(|&c| c.is_control() && !(multiline && matches!(c, '\n' | '\r' | '\t')))
+}
+
+/// What a field holding the control character `c` is told.
+pub fn control_message(c: char) -> String {
+    if matches!(c, '\n' | '\r' | '\t') {
+        format!("must be a single line (holds U+{:04X})", c as u32)
+    } else {
+        format!(
+            "must not contain control characters (holds U+{:04X})",
+            c as u32
+        )
+    }
+}
+
 impl Fields {
     pub fn new() -> Fields {
         Fields::default()
@@ -78,13 +98,14 @@ impl Fields {
         }
     }
 
-    /// Text that must be given (trimmed; blank is missing), at most `max` characters.
+    /// One line of text that must be given (trimmed; blank is missing), at most `max`
+    /// characters, with no control character (no line break or tab either).
     pub fn text(&mut self, field: &str, raw: Option<&str>, max: usize) -> Option<String> {
         let value = self.required(field, present(raw), Ok::<_, String>)?;
-        self.bounded(field, value, max)
+        self.bounded(field, value, max, false)
     }
 
-    /// Text that may be absent or blank, at most `max` characters.
+    /// One line of text that may be absent or blank, else as [`Fields::text`].
     pub fn optional_text(
         &mut self,
         field: &str,
@@ -93,12 +114,35 @@ impl Fields {
     ) -> Option<Option<String>> {
         match present(raw) {
             None => Some(None),
-            Some(value) => self.bounded(field, value, max).map(Some),
+            Some(value) => self.bounded(field, value, max, false).map(Some),
         }
     }
 
-    fn bounded(&mut self, field: &str, value: &str, max: usize) -> Option<String> {
-        if value.chars().count() > max {
+    /// Free text that must be given (a description, a reason, a comment): as
+    /// [`Fields::text`], but it may run over several lines (line breaks and tabs).
+    pub fn free_text(&mut self, field: &str, raw: Option<&str>, max: usize) -> Option<String> {
+        let value = self.required(field, present(raw), Ok::<_, String>)?;
+        self.bounded(field, value, max, true)
+    }
+
+    /// Free text that may be absent or blank, else as [`Fields::free_text`].
+    pub fn optional_free_text(
+        &mut self,
+        field: &str,
+        raw: Option<&str>,
+        max: usize,
+    ) -> Option<Option<String>> {
+        match present(raw) {
+            None => Some(None),
+            Some(value) => self.bounded(field, value, max, true).map(Some),
+        }
+    }
+
+    fn bounded(&mut self, field: &str, value: &str, max: usize, multiline: bool) -> Option<String> {
+        if let Some(c) = control_character(value, multiline) {
+            self.error(field, control_message(c));
+            None
+        } else if value.chars().count() > max {
             self.error(field, format!("must be at most {max} characters"));
             None
         } else {
@@ -323,6 +367,33 @@ mod tests {
         assert_eq!(comment, None);
         assert_eq!(blank, None);
         assert_eq!(name, "张三");
+    }
+
+    #[test]
+    fn control_characters_are_refused_and_line_breaks_only_in_free_text() {
+        let mut f = Fields::new();
+        assert_eq!(f.text("a", Some("a\u{0}b"), 10), None);
+        assert_eq!(f.text("b", Some("第一行\n第二行"), 10), None);
+        assert_eq!(f.optional_text("c", Some("a\tb"), 10), None);
+        assert_eq!(f.free_text("d", Some("a\u{85}b"), 10), None);
+        assert_eq!(f.optional_free_text("e", Some("a\u{7f}"), 10), None);
+        assert_eq!(
+            f.free_text("f", Some(" 第一行\r\n\t第二行\n"), 20)
+                .as_deref(),
+            Some("第一行\r\n\t第二行")
+        );
+        // Trimmed away: a trailing line break of a one-line field is no fault.
+        assert_eq!(f.text("g", Some("张三\n"), 10).as_deref(), Some("张三"));
+        assert_eq!(
+            f.into_errors(),
+            vec![
+                FieldError::new("a", "must not contain control characters (holds U+0000)"),
+                FieldError::new("b", "must be a single line (holds U+000A)"),
+                FieldError::new("c", "must be a single line (holds U+0009)"),
+                FieldError::new("d", "must not contain control characters (holds U+0085)"),
+                FieldError::new("e", "must not contain control characters (holds U+007F)"),
+            ]
+        );
     }
 
     #[test]

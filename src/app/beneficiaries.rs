@@ -2,7 +2,8 @@
 //! ID numbers and phones are encrypted, with a keyed hash of the ID number for
 //! look-up; nothing here ever returns or logs them unmasked.
 
-use crate::app::identity::{AdminUser, StaffUser, DECIDERS, REGISTRY_READERS};
+use crate::app::identity::{AdminUser, StaffUser};
+use crate::app::permissions::Operation;
 use crate::app::{invalidate, Listed, Page};
 use crate::cache::{keys, Cache};
 use crate::crypto::DataCipher;
@@ -181,7 +182,7 @@ pub async fn create(
     admin: &AdminUser,
     input: BeneficiaryInput,
 ) -> AppResult<BeneficiaryRow> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::BeneficiariesWrite)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     check_references(
@@ -254,7 +255,7 @@ pub async fn list(
     query: RegistryQuery,
     page: Page,
 ) -> AppResult<Listed<BeneficiaryRow>> {
-    admin.require_role(REGISTRY_READERS)?;
+    admin.require(Operation::BeneficiariesRead)?;
     let mut filter = BeneficiaryFilter::default();
     filter.region_likes.extend(admin.region_like());
     filter
@@ -269,7 +270,7 @@ pub async fn list(
 
 /// One beneficiary; 404 outside the caller's region.
 pub async fn get(db: &Db, admin: &AdminUser, id: BeneficiaryId) -> AppResult<BeneficiaryRow> {
-    admin.require_role(REGISTRY_READERS)?;
+    admin.require(Operation::BeneficiariesRead)?;
     let mut pooled = db.get().await?;
     load_scoped(&mut pooled.conn(), admin, id).await
 }
@@ -300,7 +301,7 @@ pub async fn update(
     id: BeneficiaryId,
     change: BeneficiaryUpdate,
 ) -> AppResult<BeneficiaryRow> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::BeneficiariesWrite)?;
     let mut fields = change.fields.clone();
     if fields.is_empty() && change.primary_beneficiary_id.is_none() {
         return Err(AppError::invalid_field("body", "nothing to change"));

@@ -5,7 +5,8 @@
 use chrono::NaiveDateTime;
 
 use crate::app::beneficiaries::load_scoped;
-use crate::app::identity::{AdminUser, DECIDERS, REGISTRY_READERS};
+use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::{invalidate, Listed, Page};
 use crate::cache::{keys, Cache};
 use crate::crypto::DataCipher;
@@ -14,21 +15,21 @@ use crate::db::cards::{self, CardFilter, CardRow, ProductRow};
 use crate::db::{self, BeneficiaryId, CardId, Conn, Db};
 use crate::domain::beneficiary::{card_transition, CardAction, CardStatus};
 use crate::domain::card_no::CardNo;
-use crate::domain::Role;
 use crate::error::{is_unique_violation, AppError, AppResult, Code};
 
 /// Card numbers start with this prefix (then 11 random digits and a Luhn digit).
 const CARD_PREFIX: &str = "8860";
 
 /// The card products: general, medical, grain, book, and any added.
-pub async fn products(db: &Db, _admin: &AdminUser) -> AppResult<Vec<ProductRow>> {
+pub async fn products(db: &Db, admin: &AdminUser) -> AppResult<Vec<ProductRow>> {
+    admin.require(Operation::CardProductsRead)?;
     let mut pooled = db.get().await?;
     Ok(cards::products(&mut pooled.conn()).await?)
 }
 
 /// Adds a card product (super administrators: products are national configuration).
 pub async fn create_product(db: &Db, admin: &AdminUser, row: ProductRow) -> AppResult<ProductRow> {
-    admin.require_role(&[Role::SuperAdmin])?;
+    admin.require(Operation::CardProductsWrite)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     if cards::product(&mut conn, &row.code).await?.is_some() {
@@ -152,7 +153,7 @@ pub async fn issue(
     product: &str,
     valid_years: Option<i32>,
 ) -> AppResult<IssuedCard> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::CardsWrite)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let beneficiary = load_scoped(&mut conn, admin, id).await?;
@@ -242,7 +243,7 @@ pub async fn list(
     query: CardQuery,
     page: Page,
 ) -> AppResult<Listed<CardRow>> {
-    admin.require_role(REGISTRY_READERS)?;
+    admin.require(Operation::CardsRead)?;
     let filter = CardFilter {
         beneficiary_id: query.beneficiary_id,
         region_like: admin.region_like(),
@@ -250,7 +251,21 @@ pub async fn list(
         card_no: query.card_no,
     };
     let mut pooled = db.get().await?;
-    Ok(cards::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?)
+    let (rows, total) =
+        cards::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?;
+    Ok((
+        rows.into_iter().map(|row| shown_to(admin, row)).collect(),
+        total,
+    ))
+}
+
+/// The card as `admin` may see it: whole card numbers for the deciders, masked for
+/// everyone else (auditors).
+fn shown_to(admin: &AdminUser, mut card: CardRow) -> CardRow {
+    if !admin.sees_whole_card_numbers() {
+        card.card_no = crate::domain::card_no::mask(&card.card_no);
+    }
+    card
 }
 
 /// A card and its beneficiary's region, if the caller covers it; 404 otherwise.
@@ -273,8 +288,10 @@ async fn load_card(
 
 /// One card.
 pub async fn get(db: &Db, admin: &AdminUser, id: CardId) -> AppResult<CardRow> {
+    admin.require(Operation::CardsRead)?;
     let mut pooled = db.get().await?;
-    Ok(load_card(&mut pooled.conn(), admin, id).await?.0)
+    let card = load_card(&mut pooled.conn(), admin, id).await?.0;
+    Ok(shown_to(admin, card))
 }
 
 /// Applies a card action in a transaction with its audit entry; a reissue also issues
@@ -288,7 +305,7 @@ pub async fn act(
     action: CardAction,
     reason: String,
 ) -> AppResult<(CardRow, Option<IssuedCard>)> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::CardsWrite)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let (card, region_code) = load_card(&mut conn, admin, id).await?;

@@ -3,40 +3,73 @@
 
 use crate::app::cards::activation_hash;
 use crate::app::identity::Holder;
+use crate::app::throttle::Limits;
 use crate::auth::tokens::{HolderTokens, TokenPair};
 use crate::crypto::DataCipher;
 use crate::db::beneficiaries::BeneficiaryRow;
-use crate::db::{self, auth_failures, cards, CardId, Db};
+use crate::db::{self, cards, CardId, Db};
 use crate::domain::beneficiary::CardStatus;
-use crate::error::{AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code, RateLimit};
+use std::net::IpAddr;
 
-/// Failed activations per card number in the window before activation is refused.
+/// Failed activations for one card number from one client address in the window
+/// before activating it from there is refused.
 pub const ACTIVATION_MAX_FAILURES: i64 = 5;
+/// Failed activations from one client address, whatever the card numbers, in the
+/// window before every activation from there is refused.
+pub const ACTIVATION_MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const ACTIVATION_WINDOW_SECS: i64 = 15 * 60;
-const ACTIVATION_SCOPE: &str = "activation";
 
-/// Activates a card with the card number and the one-time activation code. Five wrong
-/// tries for one card number lock it for 15 minutes.
+static ACTIVATION_LIMITS: Limits = Limits {
+    scope: "activation",
+    per_subject: Some(RateLimit {
+        policy: "activation",
+        quota: ACTIVATION_MAX_FAILURES,
+        window_secs: ACTIVATION_WINDOW_SECS as u64,
+    }),
+    per_address: RateLimit {
+        policy: "activation-address",
+        quota: ACTIVATION_MAX_FAILURES_PER_ADDRESS,
+        window_secs: ACTIVATION_WINDOW_SECS as u64,
+    },
+};
+
+/// Refresh tokens that fail from one client address in the window before every
+/// refresh from there is refused (a signed token cannot be guessed, but nothing should
+/// be guessed without limit).
+pub const REFRESH_MAX_FAILURES_PER_ADDRESS: i64 = 20;
+pub const REFRESH_WINDOW_SECS: i64 = 15 * 60;
+
+static REFRESH_LIMITS: Limits = Limits {
+    scope: "refresh",
+    per_subject: None,
+    per_address: RateLimit {
+        policy: "token-refresh",
+        quota: REFRESH_MAX_FAILURES_PER_ADDRESS,
+        window_secs: REFRESH_WINDOW_SECS as u64,
+    },
+};
+
+/// Activates a card from `client` with the card number and the one-time activation
+/// code. Five wrong tries for one card number from one address refuse that card from
+/// that address for 15 minutes, and twenty from one address (any cards) every card
+/// from it; the holder, elsewhere, is not affected.
 pub async fn activate(
     db: &Db,
     cipher: &DataCipher,
     tokens: &HolderTokens,
     card_no: &str,
     activation_code: &str,
+    client: IpAddr,
 ) -> AppResult<TokenPair> {
     let card_no: String = card_no
         .chars()
         .filter(char::is_ascii_digit)
         .take(32)
         .collect();
-    let window_start = db::now() - chrono::Duration::seconds(ACTIVATION_WINDOW_SECS);
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
-    let failures =
-        auth_failures::count_since(&mut conn, ACTIVATION_SCOPE, &card_no, window_start).await?;
-    if failures >= ACTIVATION_MAX_FAILURES {
-        return Err(AppError::too_many_attempts(ACTIVATION_WINDOW_SECS as u64));
-    }
+    let attempt = ACTIVATION_LIMITS.check(&mut conn, &card_no, client).await?;
     let hash = activation_hash(cipher, activation_code);
     let card = cards::find_by_no(&mut conn, &card_no).await?;
     let matches = card
@@ -45,7 +78,7 @@ pub async fn activate(
     let card = match card {
         Some(card) if matches => card,
         _ => {
-            auth_failures::record(&mut conn, ACTIVATION_SCOPE, &card_no, window_start).await?;
+            attempt.failed(&mut conn).await?;
             return Err(AppError::unauthorized(
                 Code::InvalidActivation,
                 "卡号或激活码不正确 (card number or activation code is wrong, or the code was used)",
@@ -67,24 +100,37 @@ pub async fn activate(
             "the activation code was already used",
         ));
     }
-    auth_failures::clear(&mut conn, ACTIVATION_SCOPE, &card_no).await?;
+    attempt.succeeded(&mut conn).await?;
     tracing::info!(card_id = %card.id, "card activated");
     Ok(tokens.issue(card.id, card.version)?)
 }
 
-/// New tokens for an active card (for example after a suspension is lifted).
-pub async fn refresh(db: &Db, tokens: &HolderTokens, refresh_token: &str) -> AppResult<TokenPair> {
+/// New tokens for an active card (for example after a suspension is lifted), asked for
+/// from `client`. Twenty invalid refresh tokens from one address in 15 minutes refuse
+/// every refresh from there until the window passes.
+pub async fn refresh(
+    db: &Db,
+    tokens: &HolderTokens,
+    refresh_token: &str,
+    client: IpAddr,
+) -> AppResult<TokenPair> {
     let invalid = || {
         AppError::unauthorized(
             Code::InvalidRefreshToken,
             "the refresh token is invalid or expired",
         )
     };
-    let card_id = tokens.check_refresh(refresh_token).ok_or_else(invalid)?;
     let mut pooled = db.get().await?;
-    let card = cards::find(&mut pooled.conn(), card_id)
-        .await?
-        .ok_or_else(invalid)?;
+    let mut conn = pooled.conn();
+    let attempt = REFRESH_LIMITS.check(&mut conn, "", client).await?;
+    let card = match tokens.check_refresh(refresh_token) {
+        Some(card_id) => cards::find(&mut conn, card_id).await?,
+        None => None,
+    };
+    let Some(card) = card else {
+        attempt.failed(&mut conn).await?;
+        return Err(invalid());
+    };
     let status = card.effective_status(db::now())?;
     if status != CardStatus::Active {
         return Err(

@@ -2,6 +2,7 @@
 //! merchant's), a card holder, a point-of-sale terminal. `auth` proves them from a
 //! request; use cases take them and check what the role and region allow.
 
+use crate::app::permissions::{self, Operation};
 use crate::db::audit::Actor;
 use crate::db::cards::CardRow;
 use crate::db::staff::StaffRow;
@@ -97,35 +98,16 @@ impl StaffUser {
         }
     }
 
-    pub fn require_role(&self, allowed: &[Role]) -> AppResult<()> {
-        if allowed.contains(&self.role) {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(
-                Code::Forbidden,
-                format!("the {} role may not do this", self.role),
-            ))
-        }
+    /// 403 unless the permission matrix (`app::permissions`) lets this role do `op`.
+    pub fn require(&self, op: Operation) -> AppResult<()> {
+        permissions::require(self.role, op)
     }
 
-    /// Refuses read-only roles (auditors).
-    pub fn require_write(&self) -> AppResult<()> {
-        if self.role.may_write() {
-            Ok(())
-        } else {
-            Err(AppError::forbidden(
-                Code::ReadOnlyRole,
-                "auditors may read but not change anything",
-            ))
-        }
+    /// Whether this account sees whole card numbers (else masked ones).
+    pub fn sees_whole_card_numbers(&self) -> bool {
+        permissions::sees_whole_card_numbers(self.role)
     }
 }
-
-/// The roles that decide on merchants, offers, beneficiaries and cards.
-pub const DECIDERS: &[Role] = &[Role::SuperAdmin, Role::RegionAdmin];
-
-/// The roles that may read personal data (registrars and auditors, not reviewers).
-pub const REGISTRY_READERS: &[Role] = &[Role::SuperAdmin, Role::RegionAdmin, Role::Auditor];
 
 /// A staff account of a veterans-affairs office (any role but `merchant_staff`).
 #[derive(Debug, Clone)]

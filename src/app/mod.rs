@@ -13,12 +13,14 @@ pub mod import;
 pub mod merchants;
 pub mod offers;
 pub mod oversight;
+pub mod permissions;
 pub mod pos;
 pub mod regions;
 pub mod staff;
 pub mod stats;
 pub mod sweep;
 pub mod targets;
+pub mod throttle;
 
 use crate::cache::Cache;
 use crate::domain::oversight::ExitReviewThresholds;
@@ -35,6 +37,8 @@ pub struct Policy {
     pub qr_ttl_secs: u32,
     /// How old an offline verification may be when its redemption arrives.
     pub offline_max_age_hours: u32,
+    /// The largest bill a redemption may carry, in fen.
+    pub max_bill_fen: i64,
     /// How long a terminal may rely on a revocation feed it fetched.
     pub revocations_valid_hours: u32,
     /// When complaint figures flag a merchant for exit review.
@@ -45,12 +49,16 @@ pub struct Policy {
 pub type Listed<T> = (Vec<T>, i64);
 
 /// After a commit: drops `keys` from the cache and tells every process to drop its own
-/// copies. A failure is logged; the entries then expire by their TTL.
+/// copies. One that cannot be delivered now is not lost: the cache keeps it pending and
+/// is not used (reads go to the database) until it has been delivered.
 pub async fn invalidate(cache: &Cache, keys: Vec<String>) {
     if keys.is_empty() {
         return;
     }
     if let Err(error) = cache.invalidate(keys).await {
-        tracing::warn!(%error, "cache invalidation failed; the entries expire by their TTL");
+        tracing::warn!(
+            %error,
+            "cache invalidation not delivered; kept pending, the cache is not used until it is"
+        );
     }
 }

@@ -1,7 +1,9 @@
 //! Staff accounts: creating them (API, command line, start-up), reading them, and
 //! signing in.
 
-use crate::app::identity::{AdminUser, StaffUser, REGISTRY_READERS};
+use crate::app::identity::{AdminUser, StaffUser};
+use crate::app::permissions::Operation;
+use crate::app::throttle::Limits;
 use crate::app::{Listed, Page};
 use crate::auth::password;
 use crate::auth::tokens::StaffTokens;
@@ -9,15 +11,33 @@ use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::staff::{self, NewStaff, StaffFilter, StaffRow};
 use crate::db::{self, auth_failures, Db, MerchantId, StaffUserId};
 use crate::domain::{Password, RegionCode, Role, Username};
-use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::error::{is_unique_violation, AppError, AppResult, Code, RateLimit};
 use crate::validate::Fields;
 use serde::Deserialize;
+use std::net::IpAddr;
 use utoipa::ToSchema;
 
-/// Failures per user name in this window before sign-in is refused.
+/// Failures for one user name from one client address in the window before sign-in
+/// from that address is refused.
 pub const LOGIN_MAX_FAILURES: i64 = 10;
+/// Failures from one client address, whatever the user names, in the window before
+/// every sign-in from that address is refused (a spray across accounts).
+pub const LOGIN_MAX_FAILURES_PER_ADDRESS: i64 = 20;
 pub const LOGIN_WINDOW_SECS: i64 = 15 * 60;
-const LOGIN_SCOPE: &str = "login";
+
+static LOGIN_LIMITS: Limits = Limits {
+    scope: "login",
+    per_subject: Some(RateLimit {
+        policy: "login",
+        quota: LOGIN_MAX_FAILURES,
+        window_secs: LOGIN_WINDOW_SECS as u64,
+    }),
+    per_address: RateLimit {
+        policy: "login-address",
+        quota: LOGIN_MAX_FAILURES_PER_ADDRESS,
+        window_secs: LOGIN_WINDOW_SECS as u64,
+    },
+};
 
 /// A staff account to create, checked.
 #[derive(Debug)]
@@ -208,7 +228,7 @@ pub async fn create_user(
     admin: &AdminUser,
     account: NewStaffAccount,
 ) -> AppResult<StaffRow> {
-    admin.require_role(&[Role::SuperAdmin, Role::RegionAdmin])?;
+    admin.require(Operation::StaffCreate)?;
     if !admin.role.may_create(account.role) {
         return Err(AppError::forbidden(
             Code::Forbidden,
@@ -234,7 +254,7 @@ pub async fn list_users(
     role: Option<&str>,
     page: Page,
 ) -> AppResult<Listed<StaffRow>> {
-    admin.require_role(REGISTRY_READERS)?;
+    admin.require(Operation::StaffRead)?;
     let region_like = admin.region_like();
     let filter = StaffFilter {
         region_like: region_like.as_deref(),
@@ -247,7 +267,11 @@ pub async fn list_users(
 
 /// One staff account; 404 when it lies outside the caller's region.
 pub async fn get_user(db: &Db, admin: &AdminUser, id: StaffUserId) -> AppResult<StaffRow> {
-    admin.require_role(REGISTRY_READERS)?;
+    admin.require(if id == admin.id {
+        Operation::AccountRead
+    } else {
+        Operation::StaffRead
+    })?;
     let mut pooled = db.get().await?;
     let row = staff::find(&mut pooled.conn(), id).await?;
     row.filter(|row| match admin.role {
@@ -278,27 +302,31 @@ pub struct Session {
     pub role: Role,
 }
 
-/// Signs a staff member in. Unknown user and wrong password get the same answer, in
-/// about the same time (`dummy_hash` is verified against for an unknown name); more
-/// than [`LOGIN_MAX_FAILURES`] failures for one user name in the window are refused.
+/// The user name as sign-in counts its failures.
+fn login_subject(username: &str) -> String {
+    username.trim().to_lowercase().chars().take(128).collect()
+}
+
+/// Signs a staff member in from `client`. Unknown user and wrong password get the same
+/// answer, in about the same time (`dummy_hash` is verified against for an unknown
+/// name). [`LOGIN_MAX_FAILURES`] failures for one user name from one address in the
+/// window refuse that name from that address, and [`LOGIN_MAX_FAILURES_PER_ADDRESS`]
+/// failures from one address every name from it: 429 `too_many_attempts`, even for the
+/// right password. The same name from another address is not affected.
 pub async fn login(
     db: &Db,
     tokens: &StaffTokens,
     dummy_hash: &str,
     username: &str,
     password: String,
+    client: IpAddr,
 ) -> AppResult<Session> {
-    let subject: String = username.trim().to_lowercase().chars().take(128).collect();
-    let window_start = db::now() - chrono::Duration::seconds(LOGIN_WINDOW_SECS);
-    let row = {
+    let subject = login_subject(username);
+    let (attempt, row) = {
         let mut pooled = db.get().await?;
         let mut conn = pooled.conn();
-        let failures =
-            auth_failures::count_since(&mut conn, LOGIN_SCOPE, &subject, window_start).await?;
-        if failures >= LOGIN_MAX_FAILURES {
-            return Err(AppError::too_many_attempts(LOGIN_WINDOW_SECS as u64));
-        }
-        staff::find_by_username(&mut conn, &subject).await?
+        let attempt = LOGIN_LIMITS.check(&mut conn, &subject, client).await?;
+        (attempt, staff::find_by_username(&mut conn, &subject).await?)
     };
     let hash = row
         .as_ref()
@@ -308,7 +336,7 @@ pub async fn login(
     let mut conn = pooled.conn();
     match row {
         Some(row) if matches && !row.disabled => {
-            auth_failures::clear(&mut conn, LOGIN_SCOPE, &subject).await?;
+            attempt.succeeded(&mut conn).await?;
             let user = StaffUser::from_row(row)?;
             let access_token = tokens.issue(user.id, user.role)?;
             tracing::info!(staff_id = %user.id, role = %user.role, "staff signed in");
@@ -319,13 +347,105 @@ pub async fn login(
             })
         }
         _ => {
-            auth_failures::record(&mut conn, LOGIN_SCOPE, &subject, window_start).await?;
+            attempt.failed(&mut conn).await?;
             Err(AppError::unauthorized(
                 Code::InvalidCredentials,
                 "user name or password is wrong",
             ))
         }
     }
+}
+
+/// What [`unlock`] cleared.
+#[derive(Debug)]
+pub struct Unlocked {
+    pub account: StaffRow,
+    /// Every failed sign-in forgotten, however old.
+    pub failures: usize,
+    /// The same, by client address, in the order they first failed.
+    pub addresses: Vec<ClearedAddress>,
+}
+
+/// The failed sign-ins of one client address (an IPv4 address or an IPv6 /64; empty
+/// for failures recorded before addresses were).
+#[derive(Debug)]
+pub struct ClearedAddress {
+    pub client: String,
+    pub failures: usize,
+    /// Whether they had reached [`LOGIN_MAX_FAILURES`] in the window: sign-in from
+    /// there was refused.
+    pub locked: bool,
+}
+
+/// Forgets every failed sign-in of the account `username`, from every address, so it
+/// can sign in again at once wherever it was locked out; audited as `staff.unlock`
+/// (the count, not the addresses). 404 `staff_user_not_found` when no account has the
+/// name. An address's own limit across names is not lifted: other names' failures
+/// from there still count until the window passes.
+pub async fn unlock(db: &Db, actor: &Actor, username: &str) -> AppResult<Unlocked> {
+    let subject = login_subject(username);
+    let scope = LOGIN_LIMITS.scope;
+    let window_start = db::now() - chrono::Duration::seconds(LOGIN_WINDOW_SECS);
+    let mut pooled = db.get().await?;
+    let mut conn = pooled.conn();
+    let account = staff::find_by_username(&mut conn, &subject)
+        .await?
+        .ok_or_else(|| {
+            AppError::not_found(
+                Code::StaffUserNotFound,
+                "no staff account has this user name",
+            )
+        })?;
+    conn.transaction(async |tx| {
+        let recorded = auth_failures::of_subject(tx, scope, &subject).await?;
+        let failures = auth_failures::clear_subject(tx, scope, &subject).await?;
+        let mut addresses: Vec<(ClearedAddress, i64)> = Vec::new();
+        for (client, failed_at) in recorded {
+            let index = match addresses.iter().position(|(a, _)| a.client == client) {
+                Some(index) => index,
+                None => {
+                    let cleared = ClearedAddress {
+                        client,
+                        failures: 0,
+                        locked: false,
+                    };
+                    addresses.push((cleared, 0));
+                    addresses.len() - 1
+                }
+            };
+            let (cleared, recent) = &mut addresses[index];
+            cleared.failures += 1;
+            if failed_at > window_start {
+                *recent += 1;
+                cleared.locked = *recent >= LOGIN_MAX_FAILURES;
+            }
+        }
+        let addresses: Vec<ClearedAddress> = addresses.into_iter().map(|(a, _)| a).collect();
+        audit::record(
+            tx,
+            actor,
+            AuditEntry {
+                action: "staff.unlock",
+                entity_type: "staff_user",
+                entity_id: account.id.to_string(),
+                region_code: account.region_code.as_deref(),
+                details: Some(serde_json::json!({
+                    "username": account.username,
+                    "failures": failures,
+                    "addresses": addresses.len(),
+                    "locked_addresses": addresses.iter().filter(|a| a.locked).count(),
+                })),
+                ..Default::default()
+            },
+        )
+        .await?;
+        Ok(Unlocked {
+            account,
+            failures,
+            addresses,
+        })
+    })
+    .await
 }
 
 /// What the start-up bootstrap did.

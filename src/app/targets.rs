@@ -4,7 +4,8 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::app::identity::{AdminUser, DECIDERS};
+use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::regions::region_not_found;
 use crate::db::audit::{self, AuditEntry};
 use crate::db::targets::{self as stored, TargetRow};
@@ -119,6 +120,7 @@ pub async fn targets(
     region: Option<RegionCode>,
     year: i32,
 ) -> AppResult<RegionTargets> {
+    admin.require(Operation::TargetsRead)?;
     let region = admin.scoped_region(region)?;
     let mut pooled = db.get().await?;
     view(&mut pooled.conn(), region.as_ref(), year).await
@@ -133,8 +135,7 @@ pub async fn set_targets(
     year: i32,
     values: Values,
 ) -> AppResult<RegionTargets> {
-    admin.require_role(DECIDERS)?;
-    admin.require_write()?;
+    admin.require(Operation::TargetsWrite)?;
     let region = admin
         .scoped_region(Some(region))?
         .ok_or_else(|| AppError::internal(anyhow::anyhow!("scoped_region lost the region")))?;

@@ -129,16 +129,28 @@ impl FromRequest for Terminal {
         // Known in process: no task, no database.
         if let (Some(state), Some(key)) = (&state, &key) {
             let hash = pos::terminal_key_hash(&state.keys.cipher, key);
-            if let Some(terminal) = state.pos.terminals.get(&hash) {
+            // Only while this process hears invalidations (see `terminal_by_key`).
+            let copy = if state.cache.is_trusted() {
+                state.pos.terminals.get(&hash)
+            } else {
+                None
+            };
+            if let Some(terminal) = copy {
                 return Box::pin(std::future::ready(Ok(terminal)));
             }
         }
         spawned(async move {
             let state = state.ok_or_else(no_state)?;
             let key = key.ok_or_else(refused)?;
-            pos::terminal_by_key(&state.db, &state.keys.cipher, &state.pos, &key)
-                .await?
-                .ok_or_else(refused)
+            pos::terminal_by_key(
+                &state.db,
+                &state.keys.cipher,
+                &state.cache,
+                &state.pos,
+                &key,
+            )
+            .await?
+            .ok_or_else(refused)
         })
     }
 }

@@ -178,6 +178,8 @@ pub async fn redemption_figures(
     from: NaiveDateTime,
     to: NaiveDateTime,
 ) -> QueryResult<RedemptionFigures> {
+    // Saturated, never an overflow, whatever old rows hold (see `stats::sum_fen`).
+    let discount = super::stats::sum_fen(super::stats::is_pg(conn), "discount_fen");
     let (redemptions, holders, discount_fen): (i64, i64, i64) =
         with_conn!(conn, |c| redemptions::table
             .filter(redemptions::merchant_id.eq(merchant))
@@ -187,8 +189,7 @@ pub async fn redemption_figures(
             .select((
                 count_star(),
                 count(redemptions::beneficiary_id).aggregate_distinct(),
-                // SUM(bigint) is numeric on PostgreSQL: cast back, the same on both.
-                sql::<BigInt>("CAST(COALESCE(SUM(discount_fen), 0) AS BIGINT)"),
+                sql::<BigInt>(&discount),
             ))
             .get_result(c)
             .await)?;

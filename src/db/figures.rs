@@ -8,7 +8,7 @@ use diesel::sql_types::{BigInt, Integer, Text, Timestamp};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
-use super::stats::{for_backend, is_pg, GroupRow};
+use super::stats::{for_backend, is_pg, sum_fen, GroupRow};
 use super::Conn;
 use crate::with_conn;
 
@@ -134,7 +134,11 @@ pub async fn holder_region_groups(
     } else {
         "strftime('%Y-%m', redeemed_at, '+8 hours')"
     };
-    let sums = "count(*) AS n, CAST(COALESCE(sum(discount_fen), 0) AS BIGINT) AS fen";
+    // Saturated, never an overflow (see `stats::sum_fen`).
+    let sums = format!(
+        "count(*) AS n, {} AS fen",
+        sum_fen(is_pg(conn), "discount_fen")
+    );
     let sql = for_backend(
         &format!(
             "WITH r AS (SELECT merchant_region_code, holder_category, {month} AS mo, \

@@ -6,6 +6,7 @@
 pub mod audit;
 pub mod auth_failures;
 pub mod beneficiaries;
+pub mod cache_invalidations;
 pub mod cards;
 pub mod complaints;
 pub mod exports;

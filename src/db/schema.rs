@@ -60,6 +60,18 @@ diesel::table! {
         scope -> Text,
         subject -> Text,
         failed_at -> Timestamp,
+        client_addr -> Text,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    cache_invalidations (id) {
+        id -> DbUuid,
+        keys -> Text,
+        created_at -> Timestamp,
     }
 }
 

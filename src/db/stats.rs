@@ -36,6 +36,43 @@ pub(super) fn is_pg(conn: &Conn<'_>) -> bool {
     matches!(conn, Conn::Pg(_))
 }
 
+// ---------- sums of money ----------
+//
+// A sum of fen must answer whatever the ledger holds: rows written before bills and
+// offer amounts were bounded can each be near 2^63, and a plain `sum()` of eleven of
+// them fails the whole figure (PostgreSQL: `bigint out of range` casting its `numeric`
+// sum back; SQLite: `integer overflow`). So every sum of fen is taken in a type that
+// cannot overflow and saturated to the BIGINT range in SQL, and the answers keep their
+// integer type:
+//
+// - PostgreSQL sums `bigint` exactly as `numeric`; the sum is clamped, then cast. Exact
+//   whenever it fits in a BIGINT, else i64::MIN / i64::MAX.
+// - SQLite's `total()` never raises: it adds integers exactly (as `sum()` does) and
+//   only gives the result as a REAL, falling back to floating point past an overflow;
+//   `CAST(… AS INTEGER)` saturates a REAL beyond the BIGINT range. Exact while the sum
+//   is below 2^53 fen (about 90 trillion yuan, beyond any real figure), the nearest
+//   REAL above that, i64::MIN / i64::MAX beyond the range.
+//
+// Sums of those sums in Rust (`add_up`, the app's totals) saturate too.
+
+/// The saturated sum (0 for no rows) of the fen expression `fen`, as a BIGINT.
+pub(super) fn sum_fen(pg: bool, fen: &str) -> String {
+    if pg {
+        saturate_pg(&format!("COALESCE(sum({fen}), 0)"))
+    } else {
+        format!("CAST(total({fen}) AS INTEGER)")
+    }
+}
+
+/// A PostgreSQL `numeric` clamped to the BIGINT range and cast to it.
+fn saturate_pg(numeric: &str) -> String {
+    format!(
+        "LEAST(GREATEST({numeric}, {}), {})::bigint",
+        i64::MIN,
+        i64::MAX
+    )
+}
+
 /// One group of a grouped count: `dim` names the grouping, `k1`/`k2` its key.
 #[derive(Debug, Clone, diesel::QueryableByName)]
 pub struct GroupRow {
@@ -82,6 +119,9 @@ async fn ledger_groups(
         // per-merchant set, the total from the months. `GROUPING(mo, hc, cp, mid, hr)`
         // tells the sets apart: 15 month, 23 holder category, 27 card product,
         // 29 merchant, 30 region pair.
+        // `fen` stays the exact `numeric` sum inside `a`; each answer saturates it.
+        let fen = saturate_pg("fen");
+        let sum_fen = sum_fen(true, "fen");
         format!(
             "WITH r AS (SELECT date_trunc('month', redeemed_at + interval '8 hours') AS mo, \
              holder_category AS hc, card_product AS cp, merchant_id AS mid, \
@@ -89,38 +129,39 @@ async fn ledger_groups(
              holder_region_code AS hr, discount_fen FROM redemptions WHERE {filter}), \
              a AS MATERIALIZED (SELECT GROUPING(mo, hc, cp, mid, hr) AS g, \
              mo, hc, cp, mid, mc, ok, mr, hr, count(*) AS n, \
-             COALESCE(sum(discount_fen), 0)::bigint AS fen FROM r \
+             COALESCE(sum(discount_fen), 0) AS fen FROM r \
              GROUP BY GROUPING SETS ((mo), (hc), (cp), (mid, mc, ok, mr), (hr, mr))) \
              SELECT 'total'::text AS dim, NULL::text AS k1, NULL::text AS k2, \
-             COALESCE(sum(n), 0)::bigint AS n, COALESCE(sum(fen), 0)::bigint AS fen \
+             COALESCE(sum(n), 0)::bigint AS n, {sum_fen} AS fen \
              FROM a WHERE g = 15 \
-             UNION ALL SELECT 'month', to_char(mo, 'YYYY-MM'), NULL, n, fen FROM a WHERE g = 15 \
-             UNION ALL SELECT 'holder_category', hc, NULL, n, fen FROM a WHERE g = 23 \
-             UNION ALL SELECT 'card_product', cp, NULL, n, fen FROM a WHERE g = 27 \
-             UNION ALL SELECT 'merchant', mid::text, NULL, sum(n)::bigint, sum(fen)::bigint \
+             UNION ALL SELECT 'month', to_char(mo, 'YYYY-MM'), NULL, n, {fen} FROM a WHERE g = 15 \
+             UNION ALL SELECT 'holder_category', hc, NULL, n, {fen} FROM a WHERE g = 23 \
+             UNION ALL SELECT 'card_product', cp, NULL, n, {fen} FROM a WHERE g = 27 \
+             UNION ALL SELECT 'merchant', mid::text, NULL, sum(n)::bigint, {sum_fen} \
              FROM a WHERE g = 29 GROUP BY mid \
-             UNION ALL SELECT 'merchant_category', mc, NULL, sum(n)::bigint, sum(fen)::bigint \
+             UNION ALL SELECT 'merchant_category', mc, NULL, sum(n)::bigint, {sum_fen} \
              FROM a WHERE g = 29 GROUP BY mc \
-             UNION ALL SELECT 'offer_kind', ok, NULL, sum(n)::bigint, sum(fen)::bigint \
+             UNION ALL SELECT 'offer_kind', ok, NULL, sum(n)::bigint, {sum_fen} \
              FROM a WHERE g = 29 GROUP BY ok \
-             UNION ALL SELECT 'region', mr, NULL, sum(n)::bigint, sum(fen)::bigint \
+             UNION ALL SELECT 'region', mr, NULL, sum(n)::bigint, {sum_fen} \
              FROM a WHERE g = 29 GROUP BY mr \
-             UNION ALL SELECT 'pair', hr, mr, n, fen FROM a WHERE g = 30"
+             UNION ALL SELECT 'pair', hr, mr, n, {fen} FROM a WHERE g = 30"
         )
     } else {
         // SQLite has no grouping sets: one grouped select per dimension.
+        let fen = sum_fen(false, "discount_fen");
         let mut parts = vec![
-            "SELECT 'total' AS dim, NULL AS k1, NULL AS k2, count(*) AS n, \
-             COALESCE(sum(discount_fen), 0) AS fen FROM r"
-                .to_owned(),
-            "SELECT 'pair', holder_region_code, merchant_region_code, count(*), \
-             COALESCE(sum(discount_fen), 0) FROM r GROUP BY holder_region_code, merchant_region_code"
-                .to_owned(),
+            format!(
+                "SELECT 'total' AS dim, NULL AS k1, NULL AS k2, count(*) AS n, {fen} AS fen FROM r"
+            ),
+            format!(
+                "SELECT 'pair', holder_region_code, merchant_region_code, count(*), {fen} \
+                 FROM r GROUP BY holder_region_code, merchant_region_code"
+            ),
         ];
         for (dim, sqlite) in REDEMPTION_DIMS {
             parts.push(format!(
-                "SELECT '{dim}', {sqlite}, NULL, count(*), COALESCE(sum(discount_fen), 0) \
-                 FROM r GROUP BY {sqlite}"
+                "SELECT '{dim}', {sqlite}, NULL, count(*), {fen} FROM r GROUP BY {sqlite}"
             ));
         }
         format!(
@@ -277,22 +318,26 @@ async fn build_month(
         pg,
     );
     let clear = for_backend("DELETE FROM redemption_rollup WHERE month = $1", pg);
+    // Each group's sum saturated as it is stored: the rollup's `fen` is a BIGINT.
+    let fen = sum_fen(pg, "discount_fen");
     let sum = for_backend(
-        "WITH r AS (SELECT merchant_region_code AS mr, holder_category AS hc, \
-         card_product AS cp, CAST(merchant_id AS TEXT) AS mid, merchant_category AS mc, \
-         offer_kind AS ok, holder_region_code AS hr, discount_fen FROM redemptions \
-         WHERE status = 'completed' AND redeemed_at >= $1 AND redeemed_at < $2) \
-         INSERT INTO redemption_rollup (month, set_name, merchant_region_code, k1, k2, k3, n, fen) \
-         SELECT $3, s, mr, k1, k2, k3, n, fen FROM ( \
-         SELECT 'holder_category' AS s, mr, hc AS k1, CAST(NULL AS TEXT) AS k2, \
-         CAST(NULL AS TEXT) AS k3, count(*) AS n, COALESCE(sum(discount_fen), 0) AS fen \
-         FROM r GROUP BY mr, hc \
-         UNION ALL SELECT 'card_product', mr, cp, NULL, NULL, count(*), \
-         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, cp \
-         UNION ALL SELECT 'merchant', mr, mid, mc, ok, count(*), \
-         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, mid, mc, ok \
-         UNION ALL SELECT 'pair', mr, hr, NULL, NULL, count(*), \
-         COALESCE(sum(discount_fen), 0) FROM r GROUP BY mr, hr) g",
+        &format!(
+            "WITH r AS (SELECT merchant_region_code AS mr, holder_category AS hc, \
+             card_product AS cp, CAST(merchant_id AS TEXT) AS mid, merchant_category AS mc, \
+             offer_kind AS ok, holder_region_code AS hr, discount_fen FROM redemptions \
+             WHERE status = 'completed' AND redeemed_at >= $1 AND redeemed_at < $2) \
+             INSERT INTO redemption_rollup (month, set_name, merchant_region_code, k1, k2, k3, n, fen) \
+             SELECT $3, s, mr, k1, k2, k3, n, fen FROM ( \
+             SELECT 'holder_category' AS s, mr, hc AS k1, CAST(NULL AS TEXT) AS k2, \
+             CAST(NULL AS TEXT) AS k3, count(*) AS n, {fen} AS fen \
+             FROM r GROUP BY mr, hc \
+             UNION ALL SELECT 'card_product', mr, cp, NULL, NULL, count(*), {fen} \
+             FROM r GROUP BY mr, cp \
+             UNION ALL SELECT 'merchant', mr, mid, mc, ok, count(*), {fen} \
+             FROM r GROUP BY mr, mid, mc, ok \
+             UNION ALL SELECT 'pair', mr, hr, NULL, NULL, count(*), {fen} \
+             FROM r GROUP BY mr, hr) g"
+        ),
         pg,
     );
     let (from, until) = (
@@ -354,30 +399,33 @@ async fn rollup_groups(
     first: NaiveDate,
     end: NaiveDate,
 ) -> QueryResult<Vec<GroupRow>> {
+    let fen = sum_fen(is_pg(conn), "fen");
     let sql = for_backend(
-        "WITH x AS (SELECT * FROM redemption_rollup WHERE month >= $1 AND month < $2 \
-         AND merchant_region_code LIKE $3) \
-         SELECT 'total' AS dim, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, \
-         CAST(COALESCE(sum(n), 0) AS BIGINT) AS n, CAST(COALESCE(sum(fen), 0) AS BIGINT) AS fen \
-         FROM x WHERE set_name = 'merchant' \
-         UNION ALL SELECT 'month', month, NULL, CAST(sum(n) AS BIGINT), CAST(sum(fen) AS BIGINT) \
-         FROM x WHERE set_name = 'merchant' GROUP BY month \
-         UNION ALL SELECT 'holder_category', k1, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'holder_category' GROUP BY k1 \
-         UNION ALL SELECT 'card_product', k1, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'card_product' GROUP BY k1 \
-         UNION ALL SELECT 'merchant', k1, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k1 \
-         UNION ALL SELECT 'merchant_category', k2, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k2 \
-         UNION ALL SELECT 'offer_kind', k3, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' GROUP BY k3 \
-         UNION ALL SELECT 'region', merchant_region_code, NULL, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'merchant' \
-         GROUP BY merchant_region_code \
-         UNION ALL SELECT 'pair', k1, merchant_region_code, CAST(sum(n) AS BIGINT), \
-         CAST(sum(fen) AS BIGINT) FROM x WHERE set_name = 'pair' \
-         GROUP BY k1, merchant_region_code",
+        &format!(
+            "WITH x AS (SELECT * FROM redemption_rollup WHERE month >= $1 AND month < $2 \
+             AND merchant_region_code LIKE $3) \
+             SELECT 'total' AS dim, CAST(NULL AS TEXT) AS k1, CAST(NULL AS TEXT) AS k2, \
+             CAST(COALESCE(sum(n), 0) AS BIGINT) AS n, {fen} AS fen \
+             FROM x WHERE set_name = 'merchant' \
+             UNION ALL SELECT 'month', month, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'merchant' GROUP BY month \
+             UNION ALL SELECT 'holder_category', k1, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'holder_category' GROUP BY k1 \
+             UNION ALL SELECT 'card_product', k1, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'card_product' GROUP BY k1 \
+             UNION ALL SELECT 'merchant', k1, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'merchant' GROUP BY k1 \
+             UNION ALL SELECT 'merchant_category', k2, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'merchant' GROUP BY k2 \
+             UNION ALL SELECT 'offer_kind', k3, NULL, CAST(sum(n) AS BIGINT), {fen} \
+             FROM x WHERE set_name = 'merchant' GROUP BY k3 \
+             UNION ALL SELECT 'region', merchant_region_code, NULL, CAST(sum(n) AS BIGINT), \
+             {fen} FROM x WHERE set_name = 'merchant' \
+             GROUP BY merchant_region_code \
+             UNION ALL SELECT 'pair', k1, merchant_region_code, CAST(sum(n) AS BIGINT), \
+             {fen} FROM x WHERE set_name = 'pair' \
+             GROUP BY k1, merchant_region_code"
+        ),
         is_pg(conn),
     );
     with_conn!(conn, |c| diesel::sql_query(&sql)
@@ -416,7 +464,7 @@ pub async fn redemption_groups(
     Ok(add_up(parts))
 }
 
-/// Adds rows of the same `(dim, k1, k2)` together.
+/// Adds rows of the same `(dim, k1, k2)` together (saturating).
 fn add_up(parts: Vec<Vec<GroupRow>>) -> Vec<GroupRow> {
     if parts.len() == 1 {
         return parts.into_iter().next().unwrap_or_default();
@@ -426,8 +474,9 @@ fn add_up(parts: Vec<Vec<GroupRow>>) -> Vec<GroupRow> {
     let mut sums: std::collections::BTreeMap<Key, (i64, i64)> = Default::default();
     for row in parts.into_iter().flatten() {
         let sum = sums.entry((row.dim, row.k1, row.k2)).or_default();
-        sum.0 += row.n;
-        sum.1 += row.fen;
+        sum.0 = sum.0.saturating_add(row.n);
+        // Saturating, as the sums it adds are (see `sum_fen`).
+        sum.1 = sum.1.saturating_add(row.fen);
     }
     sums.into_iter()
         .map(|((dim, k1, k2), (n, fen))| GroupRow {

@@ -112,6 +112,21 @@ pub fn offer_transition(from: OfferStatus, action: OfferAction) -> Option<OfferS
 /// The longest gift description, in characters (not bytes, as most are Chinese).
 const GIFT_MAX_CHARS: usize = 200;
 
+/// The most money a till deals in at once: 10,000,000.00 yuan. An offer's amounts
+/// (`amount_off_fen`, `price_fen`) are bounded by it, and a bill by
+/// `YONGJUN_MAX_BILL_FEN`, which defaults to it; so no figure summed from them can be
+/// pushed to overflow by one absurd value.
+pub const MAX_AMOUNT_FEN: i64 = 1_000_000_000;
+
+/// "must be at most …", naming `max_fen` in fen and in yuan.
+pub fn at_most(max_fen: i64) -> String {
+    format!(
+        "must be at most {max_fen} fen ({}.{:02} yuan)",
+        max_fen / 100,
+        max_fen % 100
+    )
+}
+
 /// What an offer gives; which of the optional fields applies depends on `kind`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OfferTerms {
@@ -161,6 +176,12 @@ pub fn check_terms(t: &OfferTerms) -> Vec<(&'static str, String)> {
                 format!("must be more than 0 fen, got {a}"),
             ));
         }
+        (OfferKind::AmountOff, Some(a)) if a > MAX_AMOUNT_FEN => {
+            errors.push((
+                "amount_off_fen",
+                format!("{}, got {a}", at_most(MAX_AMOUNT_FEN)),
+            ));
+        }
         (OfferKind::AmountOff, Some(_)) | (_, None) => {}
         (_, Some(_)) => errors.push(("amount_off_fen", not_for(kind))),
     }
@@ -171,6 +192,9 @@ pub fn check_terms(t: &OfferTerms) -> Vec<(&'static str, String)> {
         }
         (OfferKind::FixedPrice, Some(p)) if p < 0 => {
             errors.push(("price_fen", format!("must be 0 fen or more, got {p}")));
+        }
+        (OfferKind::FixedPrice, Some(p)) if p > MAX_AMOUNT_FEN => {
+            errors.push(("price_fen", format!("{}, got {p}", at_most(MAX_AMOUNT_FEN))));
         }
         (OfferKind::FixedPrice, Some(_)) | (_, None) => {}
         (_, Some(_)) => errors.push(("price_fen", not_for(kind))),
@@ -226,11 +250,17 @@ pub fn discount_fen(t: &OfferTerms, bill_fen: Option<i64>) -> Result<i64, &'stat
             i64::try_from(saved).map_err(|_| "invalid_bill")
         }
         OfferKind::AmountOff => {
-            let amount = t.amount_off_fen.filter(|a| *a > 0).ok_or("invalid_terms")?;
+            let amount = t
+                .amount_off_fen
+                .filter(|a| (1..=MAX_AMOUNT_FEN).contains(a))
+                .ok_or("invalid_terms")?;
             Ok(bill_fen.map_or(amount, |bill| amount.min(bill)))
         }
         OfferKind::FixedPrice => {
-            let price = t.price_fen.filter(|p| *p >= 0).ok_or("invalid_terms")?;
+            let price = t
+                .price_fen
+                .filter(|p| (0..=MAX_AMOUNT_FEN).contains(p))
+                .ok_or("invalid_terms")?;
             let bill = bill_fen.ok_or("bill_required")?;
             Ok((bill - price).max(0))
         }
@@ -651,6 +681,30 @@ mod tests {
         );
         assert_eq!(discount_fen(&amount(-5), Some(100)), Err("invalid_terms"));
         assert_eq!(discount_fen(&price(-5), Some(100)), Err("invalid_terms"));
+        // Amounts stored before they were bounded give no discount of their own.
+        assert_eq!(discount_fen(&amount(i64::MAX), None), Err("invalid_terms"));
+        assert_eq!(
+            discount_fen(&price(MAX_AMOUNT_FEN + 1), Some(100)),
+            Err("invalid_terms")
+        );
+    }
+
+    #[test]
+    fn offer_amounts_are_bounded_at_what_a_till_deals_in() {
+        assert_eq!(
+            discount_fen(&amount(MAX_AMOUNT_FEN), None),
+            Ok(MAX_AMOUNT_FEN)
+        );
+        assert!(check_terms(&amount(MAX_AMOUNT_FEN)).is_empty());
+        assert!(check_terms(&price(MAX_AMOUNT_FEN)).is_empty());
+        let too_much = check_terms(&amount(MAX_AMOUNT_FEN + 1));
+        assert_eq!(too_much.len(), 1);
+        assert_eq!(too_much[0].0, "amount_off_fen");
+        assert!(
+            too_much[0].1.contains("1000000000 fen (10000000.00 yuan)"),
+            "{too_much:?}"
+        );
+        assert_eq!(check_terms(&price(i64::MAX))[0].0, "price_fen");
     }
 
     // ---- eligibility ----

@@ -1,9 +1,10 @@
 //! What every operation of the contract says about its errors, added once rather than
 //! written beside each handler: every error answer is `application/problem+json`; an
 //! operation that needs a caller can answer 401 `unauthenticated`; one with a body 400
-//! `invalid_json`, 413 `payload_too_large` and 422 `validation_failed`; one with query
-//! parameters 422; one with path parameters 404 `not_found`; and every one of the API
-//! 503 `service_unavailable`. A handler documents only the codes particular to it.
+//! `invalid_json`, 408 `request_timeout`, 413 `payload_too_large` and 422
+//! `validation_failed`; one with query parameters 422; one with path parameters 404
+//! `not_found` and 422 (a control character); and every one of the API 503
+//! `service_unavailable`. A handler documents only the codes particular to it.
 
 use utoipa::openapi::path::{Operation, ParameterIn};
 use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
@@ -46,6 +47,10 @@ fn complete_operation(operation: &mut Operation, api: bool) {
     let mut common: Vec<(&str, &str)> = Vec::new();
     if has_body {
         common.push(("400", "`invalid_json`: the body is not JSON"));
+        common.push((
+            "408",
+            "`request_timeout`: the body did not arrive within `YONGJUN_BODY_TIMEOUT_SECS`",
+        ));
         common.push(("413", "`payload_too_large`"));
     }
     if secured {
@@ -54,7 +59,7 @@ fn complete_operation(operation: &mut Operation, api: bool) {
     if has_path {
         common.push(("404", "`not_found`: a path parameter that names nothing"));
     }
-    if has_body || has_query {
+    if has_body || has_query || has_path {
         common.push((
             "422",
             "`validation_failed`, with each bad field in `errors`",

@@ -1,15 +1,19 @@
-//! Request body and query extraction with problem+json errors that name the field.
+//! Request body and query extraction with problem+json errors that name the field. A
+//! string of a body holding a control character (a NUL above all, which PostgreSQL
+//! cannot store in text) is refused here, for every body, naming its JSON path; the
+//! path and the query string are screened by `http::guard`.
 
 use actix_web::{web, FromRequest, HttpRequest};
 use serde::de::DeserializeOwned;
 
 use crate::error::{AppError, Code, FieldError};
+use crate::validate::{control_character, control_message};
 
 /// Largest JSON body accepted (actix's default payload limit).
 const JSON_LIMIT: usize = 256 * 1024;
 
-/// A JSON request body. Malformed JSON is 400 `invalid_json`; JSON of the wrong shape is
-/// 422 `validation_failed` naming the field.
+/// A JSON request body. Malformed JSON is 400 `invalid_json`; JSON of the wrong shape,
+/// or a string holding a control character, is 422 `validation_failed` naming the field.
 pub struct Json<T>(pub T);
 
 impl<T> std::ops::Deref for Json<T> {
@@ -45,6 +49,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for Json<T> {
 
 /// Parses a JSON body into `T`, mapping errors as [`Json`] does.
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    screen_strings(bytes)?;
     let mut deserializer = serde_json::Deserializer::from_slice(bytes);
     match serde_path_to_error::deserialize::<_, T>(&mut deserializer) {
         Ok(value) => {
@@ -66,6 +71,78 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
                 )),
             }
         }
+    }
+}
+
+/// Refuses a body any of whose strings (or member names) holds a control character,
+/// naming each as serde_path_to_error would (`items[2].name`). Line breaks and tabs pass
+/// here: free text may hold them, and `Fields::text` refuses them in one-line fields.
+///
+/// A raw C0 character in a string is already malformed JSON, so only a body with an
+/// escape (`\u…`), a raw DEL or a raw C1 character can hold one; only such a body is
+/// parsed a second time to look (the point of sale sends none).
+fn screen_strings(bytes: &[u8]) -> Result<(), AppError> {
+    let suspect = bytes.contains(&0x7f)
+        || bytes
+            .windows(2)
+            .any(|w| w == b"\\u" || (w[0] == 0xc2 && (0x80..=0x9f).contains(&w[1])));
+    if !suspect {
+        return Ok(());
+    }
+    // Malformed JSON: the parse proper says how.
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(bytes) else {
+        return Ok(());
+    };
+    let mut errors = Vec::new();
+    screen_value(&value, &mut String::new(), &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(AppError::validation(errors))
+    }
+}
+
+fn screen_value(value: &serde_json::Value, path: &mut String, errors: &mut Vec<FieldError>) {
+    let field = |path: &str| {
+        if path.is_empty() {
+            "body".to_owned()
+        } else {
+            path.to_owned()
+        }
+    };
+    match value {
+        serde_json::Value::String(text) => {
+            if let Some(c) = control_character(text, true) {
+                errors.push(FieldError::new(field(path), control_message(c)));
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let len = path.len();
+                path.push_str(&format!("[{i}]"));
+                screen_value(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        serde_json::Value::Object(members) => {
+            for (key, item) in members {
+                if let Some(c) = control_character(key, false) {
+                    errors.push(FieldError::new(
+                        field(path),
+                        format!("a member name {}", control_message(c)),
+                    ));
+                    continue;
+                }
+                let len = path.len();
+                if !path.is_empty() {
+                    path.push('.');
+                }
+                path.push_str(key);
+                screen_value(item, path, errors);
+                path.truncate(len);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -127,6 +204,44 @@ mod tests {
         assert_eq!(error.code, Code::InvalidJson);
         assert_eq!(error.status(), 400);
         let error = parse_json::<Login>(b"").unwrap_err();
+        assert_eq!(error.code, Code::InvalidJson);
+    }
+
+    #[test]
+    fn control_characters_in_strings_are_refused_by_their_path() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Form {
+            name: String,
+            items: Vec<Login>,
+        }
+        let body = r#"{"name": "a\u0000b", "items": [{"username": "ok", "attempts": 1},
+            {"username": "x\u001by", "attempts": 2}]}"#;
+        let error = parse_json::<Form>(body.as_bytes()).unwrap_err();
+        assert_eq!(error.code, Code::ValidationFailed);
+        let fields: Vec<&str> = error.errors.iter().map(|e| e.field.as_str()).collect();
+        // Members in name order (serde_json's map), each bad string named.
+        assert_eq!(fields, vec!["items[1].username", "name"]);
+        assert_eq!(
+            error.errors[1].message,
+            "must not contain control characters (holds U+0000)"
+        );
+        // C1 raw or escaped, and DEL.
+        for body in [
+            "{\"username\": \"a\u{85}\", \"attempts\": 1}",
+            r#"{"username": "a\u0085", "attempts": 1}"#,
+            "{\"username\": \"a\u{7f}\", \"attempts\": 1}",
+            r#"{"username": "a", "attempts": 1, "extra\u0000": 1}"#,
+        ] {
+            let error = parse_json::<Login>(body.as_bytes()).unwrap_err();
+            assert_eq!(error.code, Code::ValidationFailed, "{body}");
+        }
+        // Line breaks, tabs, other escapes and an escaped backslash pass.
+        let ok = r#"{"username": "a\nb\r\n\tc \u00e9 \\u0000 拥军", "attempts": 1}"#;
+        let login = parse_json::<Login>(ok.as_bytes()).unwrap();
+        assert_eq!(login.username, "a\nb\r\n\tc é \\u0000 拥军");
+        // Malformed JSON is still 400.
+        let error = parse_json::<Login>(br#"{"username": "\u0000"#).unwrap_err();
         assert_eq!(error.code, Code::InvalidJson);
     }
 

@@ -1,8 +1,12 @@
 //! The HTTP edge shared by every resource: JSON and query extraction with problem
-//! answers ([`json`]), the rendering of errors ([`problem`]), the request middleware
-//! ([`observe`]), paging, and the views several resources answer with ([`views`]).
+//! answers ([`json`]), who the client is ([`client`]), the rendering of errors
+//! ([`problem`]), the request middleware ([`observe`]; [`guard`]: control characters in
+//! paths and queries, slow bodies), paging, and the views several resources answer with
+//! ([`views`]).
 
+pub mod client;
 pub mod contract;
+pub mod guard;
 pub mod json;
 pub mod observe;
 pub mod problem;

@@ -133,7 +133,7 @@ pub async fn correct_registration(
     let kind = f.optional_vocab::<MerchantKind>("kind", body.kind.as_deref());
     let category = f.optional_vocab::<MerchantCategory>("category", body.category.as_deref());
     let region = f.region("region_code", body.region_code.as_deref());
-    let reason = f.text("reason", body.reason.as_deref(), 2000);
+    let reason = f.free_text("reason", body.reason.as_deref(), 2000);
     let (name, kind, category, region, reason) =
         f.finish((name, kind, category, region, reason))?;
     let edit = RegistrationEdit {
@@ -280,7 +280,7 @@ pub async fn exit_review(
 ) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
     let decision = f.vocab::<ExitReviewDecision>("decision", body.decision.as_deref());
-    let reason = f.text("reason", body.reason.as_deref(), 2000);
+    let reason = f.free_text("reason", body.reason.as_deref(), 2000);
     let (decision, reason) = f.finish((decision, reason))?;
     let file = exit::exit_review(
         &state.db,

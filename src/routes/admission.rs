@@ -58,7 +58,7 @@ pub async fn record_review(
         }
     });
     let verdict = f.vocab::<Verdict>("verdict", body.verdict.as_deref());
-    let comment = f.optional_text("comment", body.comment.as_deref(), 2000);
+    let comment = f.optional_free_text("comment", body.comment.as_deref(), 2000);
     let (department, verdict, comment) = f.finish((department, verdict, comment))?;
     let review = Review {
         department,
@@ -92,7 +92,7 @@ pub async fn approve(
     body: Json<ApproveRequest>,
 ) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
-    let comment = f.optional_text("comment", body.comment.as_deref(), 2000);
+    let comment = f.optional_free_text("comment", body.comment.as_deref(), 2000);
     let comment = f.finish(comment)?;
     let file =
         admission::approve(&state.db, &state.cache, &state.policy, &admin, *id, comment).await?;
@@ -108,7 +108,7 @@ async fn decide(
     body: &ReasonRequest,
 ) -> Reply<MerchantDetail> {
     let mut f = Fields::new();
-    let reason = f.text("reason", body.reason.as_deref(), 2000);
+    let reason = f.free_text("reason", body.reason.as_deref(), 2000);
     let reason = f.finish(reason)?;
     let file = admission::decide(
         &state.db,
@@ -199,7 +199,7 @@ pub async fn resolve_objection(
     let (id, objection_id) = path.into_inner();
     let mut f = Fields::new();
     let outcome = f.vocab::<ObjectionOutcome>("outcome", body.outcome.as_deref());
-    let comment = f.text("comment", body.comment.as_deref(), 2000);
+    let comment = f.free_text("comment", body.comment.as_deref(), 2000);
     let (outcome, comment) = f.finish((outcome, comment))?;
     let file = admission::resolve_objection(
         &state.db,

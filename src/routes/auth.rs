@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use crate::app::staff;
 use crate::domain::Role;
+use crate::http::client::ClientAddr;
 use crate::http::{Json, Reply, State};
 
 #[derive(Deserialize, ToSchema)]
@@ -26,15 +27,24 @@ pub struct LoginResponse {
 }
 
 /// Signs a staff member in. Unknown user and wrong password get the same answer, in
-/// about the same time; more than 10 failures for one user name in 15 minutes are
-/// refused with 429 until the window passes.
+/// about the same time. Ten failures for one user name from one client address in 15
+/// minutes refuse that name from that address (policy `login`), twenty from one
+/// address refuse every name from it (`login-address`): 429 until the window passes,
+/// even for the right password. The same name from another address still signs in.
 #[utoipa::path(tag = "auth", request_body = LoginRequest, responses(
     (status = 200, body = LoginResponse),
     (status = 401, body = crate::error::Problem, description = "`invalid_credentials`"),
-    (status = 429, body = crate::error::Problem, description = "`too_many_attempts`")))]
+    (status = 429, body = crate::error::Problem, description = "`too_many_attempts`: policy `login` (one name from one address) or `login-address` (any names from one address)", headers(
+        ("Retry-After" = u64, description = "Seconds until the refusal ends, at the latest"),
+        ("RateLimit-Policy" = String, description = "The limit met (draft-ietf-httpapi-ratelimit-headers-10), e.g. `\"login\";q=10;w=900`"),
+        ("RateLimit" = String, description = "Its state, e.g. `\"login\";r=0;t=900`")))))]
 #[post("/auth/login")]
 #[tracing::instrument(name = "login", skip_all)]
-pub async fn login(state: State, body: Json<LoginRequest>) -> Reply<LoginResponse> {
+pub async fn login(
+    state: State,
+    client: ClientAddr,
+    body: Json<LoginRequest>,
+) -> Reply<LoginResponse> {
     let LoginRequest { username, password } = body.0;
     let session = staff::login(
         &state.db,
@@ -42,6 +52,7 @@ pub async fn login(state: State, body: Json<LoginRequest>) -> Reply<LoginRespons
         &state.keys.dummy_password_hash,
         &username,
         password,
+        client.0,
     )
     .await?;
     Ok(web::Json(LoginResponse {

@@ -100,7 +100,7 @@ pub async fn create_product(
         )
     });
     let name = f.text("name", body.name.as_deref(), 50);
-    let description = f.optional_text("description", body.description.as_deref(), 500);
+    let description = f.optional_free_text("description", body.description.as_deref(), 500);
     let years = f.check(
         "default_valid_years",
         Some(body.default_valid_years.unwrap_or(5))
@@ -285,7 +285,7 @@ async fn act(
     body: &ReasonRequest,
 ) -> AppResult<(CardRow, Option<IssuedCard>)> {
     let mut f = Fields::new();
-    let reason = f.text("reason", body.reason.as_deref(), 2000);
+    let reason = f.free_text("reason", body.reason.as_deref(), 2000);
     let reason = f.finish(reason)?;
     cards::act(
         &state.db,

@@ -163,7 +163,7 @@ pub async fn file_complaint(
             None
         }
     };
-    let content = f.text("content", body.content.as_deref(), 2000);
+    let content = f.free_text("content", body.content.as_deref(), 2000);
     let (merchant_id, redemption_id, rating, content) =
         f.finish((merchant_id, redemption_id, rating, content))?;
     let complaint = NewComplaint {
@@ -254,7 +254,7 @@ pub async fn resolve_complaint(
 ) -> Reply<ComplaintView> {
     let mut f = Fields::new();
     let outcome = f.vocab::<ComplaintOutcome>("outcome", body.outcome.as_deref());
-    let comment = f.text("comment", body.comment.as_deref(), 2000);
+    let comment = f.free_text("comment", body.comment.as_deref(), 2000);
     let (outcome, comment) = f.finish((outcome, comment))?;
     let record = complaints::resolve(&state.db, &admin, *id, outcome, comment).await?;
     Ok(web::Json(record.into()))

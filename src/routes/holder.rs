@@ -8,6 +8,7 @@ use crate::app::holders;
 use crate::app::identity::Holder;
 use crate::auth::tokens::TokenPair;
 use crate::db;
+use crate::http::client::ClientAddr;
 use crate::http::{utc, Json, Reply, State};
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -39,21 +40,32 @@ impl From<TokenPair> for HolderTokensView {
 }
 
 /// Activates a card in the holder's app with the card number and the one-time
-/// activation code. Five wrong tries for one card number lock it for 15 minutes.
+/// activation code. Five wrong tries for one card number from one client address
+/// refuse that card from there for 15 minutes (policy `activation`), twenty from one
+/// address (any cards) every card from it (`activation-address`); the holder on
+/// another address is not affected.
 #[utoipa::path(tag = "holder", request_body = ActivateRequest, responses(
     (status = 200, body = HolderTokensView),
     (status = 401, body = crate::error::Problem, description = "`invalid_activation`: wrong or used pair"),
     (status = 409, body = crate::error::Problem, description = "`card_not_active` (with `card_status`)"),
-    (status = 429, body = crate::error::Problem, description = "`too_many_attempts`")))]
+    (status = 429, body = crate::error::Problem, description = "`too_many_attempts`: policy `activation` (one card from one address) or `activation-address` (any cards from one address)", headers(
+        ("Retry-After" = u64, description = "Seconds until the refusal ends, at the latest"),
+        ("RateLimit-Policy" = String, description = "The limit met (draft-ietf-httpapi-ratelimit-headers-10), e.g. `\"activation\";q=5;w=900`"),
+        ("RateLimit" = String, description = "Its state, e.g. `\"activation\";r=0;t=900`")))))]
 #[post("/holder/activate")]
 #[tracing::instrument(name = "activate_card", skip_all)]
-pub async fn activate(state: State, body: Json<ActivateRequest>) -> Reply<HolderTokensView> {
+pub async fn activate(
+    state: State,
+    client: ClientAddr,
+    body: Json<ActivateRequest>,
+) -> Reply<HolderTokensView> {
     let pair = holders::activate(
         &state.db,
         &state.keys.cipher,
         &state.keys.holder_tokens,
         &body.card_no,
         &body.activation_code,
+        client.0,
     )
     .await?;
     Ok(web::Json(pair.into()))
@@ -65,13 +77,29 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// New tokens for an active card (for example after a suspension is lifted).
+/// New tokens for an active card (for example after a suspension is lifted). Twenty
+/// invalid refresh tokens from one client address in 15 minutes refuse every refresh
+/// from there until the window passes (policy `token-refresh`).
 #[utoipa::path(tag = "holder", request_body = RefreshRequest, responses(
     (status = 200, body = HolderTokensView),
-    (status = 401, body = crate::error::Problem, description = "`invalid_refresh_token`, `token_revoked` (card not active)")))]
+    (status = 401, body = crate::error::Problem, description = "`invalid_refresh_token`, `token_revoked` (card not active)"),
+    (status = 429, body = crate::error::Problem, description = "`too_many_attempts`: policy `token-refresh` (invalid tokens from one address)", headers(
+        ("Retry-After" = u64, description = "Seconds until the refusal ends, at the latest"),
+        ("RateLimit-Policy" = String, description = "The limit met (draft-ietf-httpapi-ratelimit-headers-10), e.g. `\"token-refresh\";q=20;w=900`"),
+        ("RateLimit" = String, description = "Its state, e.g. `\"token-refresh\";r=0;t=900`")))))]
 #[post("/holder/token/refresh")]
-pub async fn refresh(state: State, body: Json<RefreshRequest>) -> Reply<HolderTokensView> {
-    let pair = holders::refresh(&state.db, &state.keys.holder_tokens, &body.refresh_token).await?;
+pub async fn refresh(
+    state: State,
+    client: ClientAddr,
+    body: Json<RefreshRequest>,
+) -> Reply<HolderTokensView> {
+    let pair = holders::refresh(
+        &state.db,
+        &state.keys.holder_tokens,
+        &body.refresh_token,
+        client.0,
+    )
+    .await?;
     Ok(web::Json(pair.into()))
 }
 

@@ -282,7 +282,7 @@ pub async fn record_results(
                     entry.outcome.as_deref(),
                     parse_vocab::<InspectionOutcome>,
                 );
-                let notes = f.optional_text(&field("notes"), entry.notes.as_deref(), 2000);
+                let notes = f.optional_free_text(&field("notes"), entry.notes.as_deref(), 2000);
                 if let (Some(merchant_id), Some(outcome), Some(notes)) = (merchant, outcome, notes)
                 {
                     results.push(SpotResult {

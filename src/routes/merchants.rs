@@ -115,14 +115,14 @@ impl ApplicationRequest {
         let category = f.vocab::<MerchantCategory>("category", self.category.as_deref());
         let latitude = coordinate(&mut f, "latitude", self.latitude, 90.0);
         let longitude = coordinate(&mut f, "longitude", self.longitude, 180.0);
-        let services = f.text("services", self.services.as_deref(), 2000);
-        let measures = f.optional_text("measures", self.measures.as_deref(), 2000);
-        let commitments = f.optional_text("commitments", self.commitments.as_deref(), 2000);
+        let services = f.free_text("services", self.services.as_deref(), 2000);
+        let measures = f.optional_free_text("measures", self.measures.as_deref(), 2000);
+        let commitments = f.optional_free_text("commitments", self.commitments.as_deref(), 2000);
         let capabilities = f.vocab_list::<EmergencyCapability, _>(
             "emergency_capabilities",
             &self.emergency_capabilities,
         );
-        let emergency_commitment = f.optional_text(
+        let emergency_commitment = f.optional_free_text(
             "emergency_commitment",
             self.emergency_commitment.as_deref(),
             2000,
@@ -293,7 +293,7 @@ pub async fn file_objection(
     body: Json<ObjectionRequest>,
 ) -> AppResult<HttpResponse> {
     let mut f = Fields::new();
-    let content = f.text("content", body.content.as_deref(), 2000);
+    let content = f.free_text("content", body.content.as_deref(), 2000);
     if content.as_ref().is_some_and(|c| c.chars().count() < 5) {
         f.error("content", "must be at least 5 characters");
     }

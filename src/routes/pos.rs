@@ -190,7 +190,7 @@ pub async fn void(
     body: Json<ReasonRequest>,
 ) -> Reply<Receipt> {
     let mut f = Fields::new();
-    let reason = f.text("reason", body.reason.as_deref(), 500);
+    let reason = f.free_text("reason", body.reason.as_deref(), 500);
     let reason = f.finish(reason)?;
     Ok(web::Json(
         redemption::void(&state.db, &state.cache, &staff, *id, reason).await?,

@@ -94,12 +94,15 @@ impl ProfileRequest {
         let contact_phone =
             f.optional_str("contact_phone", self.contact_phone.as_deref(), Phone::parse);
         let address = text(&mut f, "address", &self.address, 200);
-        let services = text(&mut f, "services", &self.services, 2000);
+        let services = match &self.services {
+            None => Some(None),
+            Some(raw) => f.free_text("services", Some(raw), 2000).map(Some),
+        };
         // Measures, commitments and the emergency commitment may be emptied.
         let free = |f: &mut Fields, field: &str, raw: &Option<String>| match raw {
             None => Some(None),
             Some(raw) => f
-                .optional_text(field, Some(raw), 2000)
+                .optional_free_text(field, Some(raw), 2000)
                 .map(|v| Some(v.unwrap_or_default())),
         };
         let measures = free(&mut f, "measures", &self.measures);

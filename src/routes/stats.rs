@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::stats::home::{self, HolderStats};
 use crate::app::stats::{self as figures, Stats, StatsScope};
 use crate::domain::{china_today, year_start};
@@ -41,6 +42,7 @@ pub enum StatsAnswer {
 impl StatsQuery {
     /// The scope asked for, checked against what `admin` may see.
     pub fn scope(&self, admin: &AdminUser) -> AppResult<StatsScope> {
+        admin.require(Operation::StatsRead)?;
         let mut f = Fields::new();
         let today = china_today();
         let from = f.date("from", self.from.as_deref());

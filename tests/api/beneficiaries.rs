@@ -157,7 +157,7 @@ crate::both_backends! {
         app.get(&path, Some(&auditor)).await.expect(200);
         app.post("/api/v1/admin/beneficiaries", Some(&auditor), person(4, "440303"))
             .await
-            .expect_problem(403, "forbidden");
+            .expect_problem(403, "read_only_role");
         assert_eq!(total(&app, &root).await, 2);
     }
 

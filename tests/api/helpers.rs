@@ -64,6 +64,11 @@ pub struct Options {
     pub workers: Option<usize>,
     /// Lifetime of a card QR token (default 60 s).
     pub qr_ttl_secs: Option<u32>,
+    /// `YONGJUN_TRUSTED_PROXIES` (default none). Trusting `127.0.0.1` lets a test play
+    /// several clients with `X-Forwarded-For`.
+    pub trusted_proxies: Option<&'static str>,
+    /// How long a request body may take to arrive (default 10 s).
+    pub body_timeout_secs: Option<u64>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -129,10 +134,15 @@ pub async fn spawn_app_with(backend: Backend, options: Options) -> TestApp {
 
 /// A second API process on the same database and Redis prefix as `first` (PostgreSQL).
 pub async fn spawn_second_process(first: &TestApp) -> TestApp {
+    spawn_second_process_via(first, redis_url()).await
+}
+
+/// [`spawn_second_process`], reaching Redis at `redis_url` (a test's own, or a proxy).
+pub async fn spawn_second_process_via(first: &TestApp, redis_url: String) -> TestApp {
     let data_dir = tempfile::tempdir().expect("temp dir");
     let mut settings = test_settings(
         first.database.clone(),
-        Some(redis_url()),
+        Some(redis_url),
         &first.cache_prefix,
         data_dir.path().into(),
         &Options::default(),
@@ -188,10 +198,16 @@ pub fn test_settings(
         required_departments: DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         staff_token_ttl_secs: 3600,
         offline_max_age_hours: 72,
+        max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,
         revocations_valid_hours: 24,
         // Tests run the sweep themselves (`TestApp::sweep`), when they mean to.
         sweep_interval_secs: 0,
+        body_timeout_secs: options.body_timeout_secs.unwrap_or(10),
         exit_review: Default::default(),
+        trusted_proxies: options
+            .trusted_proxies
+            .map(|p| p.parse().expect("YONGJUN_TRUSTED_PROXIES of the test"))
+            .unwrap_or_default(),
     }
 }
 

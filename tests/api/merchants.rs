@@ -391,7 +391,7 @@ both! {
         assert_eq!(detail["reviews"][0]["reviewer"], "lh.civil");
         app.post(&path, Some(&auditor), json!({"department": "civil_affairs", "verdict": "pass"}))
             .await
-            .expect_problem(403, "forbidden");
+            .expect_problem(403, "read_only_role");
         // Reviewers do not decide.
         review_all(&app, &root, &id).await;
         app.post(&format!("/api/v1/admin/merchants/{id}/approve"), Some(&reviewer), json!({}))

@@ -175,7 +175,7 @@ both! {
         let review = format!("/api/v1/admin/merchants/{id}/exit-review");
         app.post(&review, Some(&shop.root), json!({"decision": "forgive"})).await.expect_problem(422, "validation_failed");
         let auditor = app.staff(&shop.root, "lh.auditor", "auditor", Some("440303"), None).await;
-        app.post(&review, Some(&auditor), json!({"decision": "retain", "reason": "x"})).await.expect_problem(403, "forbidden");
+        app.post(&review, Some(&auditor), json!({"decision": "retain", "reason": "x"})).await.expect_problem(403, "read_only_role");
         let retained = app.post(&review, Some(&shop.root), json!({"decision": "retain", "reason": "已调解，商户已整改"})).await.expect(200);
         assert!(retained["exit_review"].is_null());
         assert_eq!(retained["status"], "active");

@@ -76,6 +76,7 @@ impl World {
                 public_notice_days: 0,
                 qr_ttl_secs: 60,
                 offline_max_age_hours: 72,
+                max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,
                 revocations_valid_hours: 24,
                 exit_review: Default::default(),
             },
@@ -96,6 +97,7 @@ impl World {
             local: &self.local,
             qr_ttl_secs: 60,
             offline_max_age_hours: 72,
+            max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,
         }
     }
 }

@@ -121,10 +121,10 @@ both_backends! {
         let auditor = app.staff(&root, "gd.auditor", "auditor", Some("440000"), None).await;
         let reviewer = app.staff(&root, "gd.reviewer", "reviewer", Some("440000"), Some("military")).await;
         let request = json!({"username": "newbie", "password": "newbie-password", "role": "auditor", "region_code": "440300"});
-        for token in [&auditor, &reviewer] {
+        for (token, code) in [(&auditor, "read_only_role"), (&reviewer, "forbidden")] {
             app.post("/api/v1/admin/users", Some(token), request.clone())
                 .await
-                .expect_problem(403, "forbidden");
+                .expect_problem(403, code);
         }
         // The auditor reads its region's accounts; the reviewer may not list accounts.
         let listed = app.get("/api/v1/admin/users", Some(&auditor)).await.expect(200);

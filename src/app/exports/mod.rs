@@ -20,7 +20,8 @@ pub use self::labels::*;
 pub use self::model::*;
 pub use self::tables::produce;
 pub use self::writers::{write_csv, write_xlsx, CsvEncoder, XlsxWriter};
-use crate::app::identity::{StaffUser, REGISTRY_READERS};
+use crate::app::identity::StaffUser;
+use crate::app::permissions::Operation;
 use crate::app::stats::StatsScope;
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::exports::ExportFilter;
@@ -85,10 +86,7 @@ pub fn plan(kind: &str, params: &ExportQuery, caller: Option<&StaffUser>) -> App
         )
     })?;
     if let Some(caller) = caller {
-        if kind.personal() {
-            // Personal data: the offices' registrars and auditors, not reviewers.
-            caller.require_role(REGISTRY_READERS)?;
-        }
+        caller.require(Operation::ExportsRead)?;
     }
     let mut f = Fields::new();
     let format = f

@@ -13,11 +13,14 @@ use tokio::sync::mpsc;
 use utoipa::ToSchema;
 
 pub mod read;
+pub mod start;
 pub mod xlsx;
 
-pub use self::read::{start_reader, Column, FileKind, Header, RawRow, ReaderSource, BATCH_ROWS};
+pub use self::read::{Column, FileKind, Header, RawRow, BATCH_ROWS};
+pub use self::start::{start_reader, ReaderSource};
 use crate::app::beneficiaries::{invalidate_cards_of, BeneficiaryInput, CreateBeneficiaryRequest};
-use crate::app::identity::{AdminUser, DECIDERS};
+use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::cache::Cache;
 use crate::crypto::DataCipher;
 use crate::db::audit::{self, Actor, AuditEntry};
@@ -474,7 +477,7 @@ pub async fn import_upload(
     file_name: Option<&str>,
     bytes: Vec<u8>,
 ) -> AppResult<ImportReport> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::BeneficiariesWrite)?;
     let scope = match (admin.role, &admin.region) {
         (Role::SuperAdmin, _) => None,
         (_, Some(region)) => Some(region.clone()),

@@ -11,7 +11,8 @@ use super::{
     apply_change, file, invalid_transition, invalidate_merchant, latest_verdicts, load_scoped,
     Change, MerchantFile,
 };
-use crate::app::identity::{AdminUser, DECIDERS};
+use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::staff::{create_account, NewStaffAccount};
 use crate::app::Policy;
 use crate::cache::Cache;
@@ -45,7 +46,7 @@ pub async fn record_review(
     id: MerchantId,
     review: Review,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(&[Role::SuperAdmin, Role::RegionAdmin, Role::Reviewer])?;
+    admin.require(Operation::MerchantsReview)?;
     if admin.role == Role::Reviewer && admin.department.as_deref() != Some(&review.department) {
         return Err(AppError::forbidden(
             Code::WrongDepartment,
@@ -114,7 +115,7 @@ pub async fn approve(
     id: MerchantId,
     comment: Option<String>,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;
@@ -167,7 +168,7 @@ pub async fn decide(
     action: Action,
     reason: String,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;
@@ -213,7 +214,7 @@ pub async fn resolve_objection(
     resolution: Resolution,
 ) -> AppResult<MerchantFile> {
     let Resolution { outcome, comment } = resolution;
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;
@@ -311,7 +312,7 @@ pub async fn activate(
     id: MerchantId,
     agreement: Agreement,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;
@@ -379,7 +380,7 @@ pub async fn renew(
     id: MerchantId,
     agreement: Agreement,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;
@@ -416,7 +417,7 @@ pub async fn create_staff(
     username: &str,
     password: &str,
 ) -> AppResult<StaffRow> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let merchant = {
         let mut pooled = db.get().await?;
         load_scoped(&mut pooled.conn(), admin, id).await?

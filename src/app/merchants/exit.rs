@@ -5,7 +5,8 @@
 use super::{
     apply_change, file, invalid_transition, invalidate_merchant, load_scoped, Change, MerchantFile,
 };
-use crate::app::identity::{AdminUser, DECIDERS};
+use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::Policy;
 use crate::cache::Cache;
 use crate::db::audit::{self, Actor, AuditEntry};
@@ -120,7 +121,7 @@ pub async fn exit_review(
     decision: ExitReviewDecision,
     reason: String,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;

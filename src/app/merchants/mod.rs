@@ -8,6 +8,7 @@ pub mod exit;
 pub mod profile;
 
 use crate::app::identity::StaffUser;
+use crate::app::permissions::Operation;
 use crate::app::{invalidate, Listed, Page, Policy};
 use crate::cache::{keys, Cache};
 use crate::db::audit::{self, Actor, AuditEntry, AuditRow};
@@ -165,6 +166,7 @@ pub async fn get(
     caller: &StaffUser,
     id: MerchantId,
 ) -> AppResult<MerchantFile> {
+    caller.require(Operation::MerchantsRead)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let row = load_scoped(&mut conn, caller, id).await?;
@@ -190,6 +192,7 @@ pub async fn list(
     query: OfficeFilter,
     page: Page,
 ) -> AppResult<Listed<MerchantRow>> {
+    caller.require(Operation::MerchantsRead)?;
     let mut filter = MerchantFilter {
         today: Some(china_today()),
         flagged: query.flagged,
@@ -215,6 +218,7 @@ pub async fn emergency_roster(
     region: Option<RegionCode>,
     page: Page,
 ) -> AppResult<Listed<MerchantRow>> {
+    caller.require(Operation::EmergencyRosterRead)?;
     let mut filter = MerchantFilter {
         status: Some(MerchantStatus::Active),
         today: Some(china_today()),

@@ -4,7 +4,8 @@
 //! with a reason). Both audited; the directory and the till see the change at once.
 
 use super::{file, invalidate_merchant, load_scoped, merchant_not_found, MerchantFile};
-use crate::app::identity::{AdminUser, MerchantStaff, DECIDERS};
+use crate::app::identity::{AdminUser, MerchantStaff};
+use crate::app::permissions::Operation;
 use crate::app::regions::region_not_found;
 use crate::app::Policy;
 use crate::cache::Cache;
@@ -170,7 +171,7 @@ pub async fn correct_registration(
     edit: RegistrationEdit,
     reason: String,
 ) -> AppResult<MerchantFile> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::MerchantsDecide)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let merchant = load_scoped(&mut conn, admin, id).await?;

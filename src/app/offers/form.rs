@@ -78,7 +78,7 @@ impl OfferRequest {
         }
         let description = self.description.as_deref().or(Some(&row.description));
         row.description = f
-            .optional_text("description", description, 2000)
+            .optional_free_text("description", description, 2000)
             .flatten()
             .unwrap_or_default();
         let kind = f.check::<OfferKind, _>(

@@ -8,8 +8,9 @@ pub mod listing;
 use chrono::NaiveDateTime;
 
 use self::form::OfferRequest;
-use crate::app::identity::{AdminUser, MerchantStaff, DECIDERS};
+use crate::app::identity::{AdminUser, MerchantStaff};
 use crate::app::merchants::{invalidate_merchant, merchant_not_found};
+use crate::app::permissions::Operation;
 use crate::app::{Listed, Page};
 use crate::cache::Cache;
 use crate::db::audit::{self, Actor, AuditEntry};
@@ -204,6 +205,7 @@ pub async fn office_queue(
     q: Option<String>,
     page: Page,
 ) -> AppResult<Listed<(OfferRow, MerchantRow)>> {
+    admin.require(Operation::OffersRead)?;
     let filter = OfferFilter {
         merchant,
         status: Some(
@@ -352,7 +354,7 @@ pub async fn act_as_office(
     action: OfferAction,
     reason: Option<String>,
 ) -> AppResult<OfferRow> {
-    admin.require_role(DECIDERS)?;
+    admin.require(Operation::OffersDecide)?;
     act(db, cache, id, action, admin.actor(), reason, |_, region| {
         admin.covers_code(region)
     })

@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::app::identity::{AdminUser, Holder};
 use crate::app::merchants::exit::flag_for_exit_review;
 use crate::app::merchants::merchant_not_found;
+use crate::app::permissions::Operation;
 use crate::app::{Listed, Page};
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::complaints::{self, ComplaintFilter, ComplaintId, ComplaintRow};
@@ -227,6 +228,7 @@ pub async fn list(
     merchant_id: Option<MerchantId>,
     page: Page,
 ) -> AppResult<Listed<ComplaintRecord>> {
+    admin.require(Operation::ComplaintsRead)?;
     let mut filter = ComplaintFilter {
         status: status.map(|s| s.as_str().to_owned()),
         merchant_id,
@@ -247,7 +249,7 @@ pub async fn resolve(
     outcome: ComplaintOutcome,
     comment: String,
 ) -> AppResult<ComplaintRecord> {
-    admin.require_write()?;
+    admin.require(Operation::ComplaintsResolve)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let complaint = complaints::find(&mut conn, id)

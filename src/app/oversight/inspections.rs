@@ -7,6 +7,7 @@ use std::collections::HashMap;
 use crate::app::identity::AdminUser;
 use crate::app::merchants::exit::flag_for_exit_review;
 use crate::app::merchants::merchant_not_found;
+use crate::app::permissions::Operation;
 use crate::app::{Listed, Page};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::inspections::{
@@ -71,7 +72,7 @@ pub async fn create(
     size: i64,
     seed: Option<i64>,
 ) -> AppResult<InspectionRecord> {
-    admin.require_write()?;
+    admin.require(Operation::InspectionsWrite)?;
     if !admin.covers(&region) {
         return Err(AppError::forbidden(
             Code::RegionOutOfScope,
@@ -148,6 +149,7 @@ pub async fn list(
     region: Option<RegionCode>,
     page: Page,
 ) -> AppResult<Listed<InspectionProgress>> {
+    admin.require(Operation::InspectionsRead)?;
     let mut region_likes: Vec<String> = admin.region_like().into_iter().collect();
     region_likes.extend(region.as_ref().map(RegionCode::like_pattern));
     let mut pooled = db.get().await?;
@@ -184,6 +186,7 @@ pub async fn list(
 
 /// One inspection with its sample and the results recorded so far.
 pub async fn get(db: &Db, admin: &AdminUser, id: InspectionId) -> AppResult<InspectionRecord> {
+    admin.require(Operation::InspectionsRead)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let row = load_scoped(&mut conn, admin, id).await?;
@@ -207,7 +210,7 @@ pub async fn record_results(
     id: InspectionId,
     results: Vec<SpotResult>,
 ) -> AppResult<InspectionRecord> {
-    admin.require_write()?;
+    admin.require(Operation::InspectionsWrite)?;
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let inspection = load_scoped(&mut conn, admin, id).await?;

@@ -10,6 +10,7 @@ use utoipa::IntoParams;
 
 use crate::app::identity::AdminUser;
 use crate::app::merchants::load_scoped;
+use crate::app::permissions::Operation;
 use crate::app::{Listed, Page};
 use crate::db::audit::{self, AuditFilter, AuditRow};
 use crate::db::complaints::{self as complaint_db, RedemptionFigures};
@@ -43,6 +44,7 @@ pub async fn evaluate(
     from: NaiveDate,
     to: NaiveDate,
 ) -> AppResult<Evaluation> {
+    admin.require(Operation::EvaluationsRead)?;
     let start = china_midnight_utc(from);
     let end = china_midnight_utc(to + chrono::Days::new(1));
     let mut pooled = db.get().await?;
@@ -81,6 +83,7 @@ pub async fn audit_log(
     query: &AuditQuery,
     page: Page,
 ) -> AppResult<Listed<AuditRow>> {
+    admin.require(Operation::AuditLogRead)?;
     let region_like = admin.region_like();
     fn present(v: Option<&str>) -> Option<&str> {
         v.filter(|v| !v.is_empty())

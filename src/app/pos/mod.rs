@@ -55,17 +55,20 @@ impl LocalCaches {
     }
 
     /// Forgets what any process invalidated: a terminal key, or (when invalidations
-    /// were missed) everything.
+    /// were missed: `None`, or [`keys::EVERYTHING`] among the keys) everything.
     pub fn forget(&self, invalidated: Option<&[String]>) {
-        match invalidated {
-            Some(keys) => {
-                for key in keys {
-                    if let Some(hash) = key.strip_prefix("terminal:") {
-                        self.terminals.invalidate(hash);
-                    }
-                }
+        let keys = match invalidated {
+            Some(keys) if !keys.iter().any(|k| k == keys::EVERYTHING) => keys,
+            _ => {
+                self.terminals.invalidate_all();
+                self.merchants.invalidate_all();
+                return;
             }
-            None => self.terminals.invalidate_all(),
+        };
+        for key in keys {
+            if let Some(hash) = key.strip_prefix("terminal:") {
+                self.terminals.invalidate(hash);
+            }
         }
     }
 }
@@ -95,6 +98,8 @@ pub struct PointOfSale<'a> {
     pub qr_ttl_secs: u32,
     /// How old an offline verification may be when its redemption arrives.
     pub offline_max_age_hours: u32,
+    /// The largest bill a redemption may carry, in fen.
+    pub max_bill_fen: i64,
 }
 
 /// Why a scan cannot be honoured.
@@ -154,16 +159,20 @@ pub fn terminal_key_hash(cipher: &DataCipher, api_key: &str) -> String {
 }
 
 /// The terminal an API key belongs to: this process's copy, else the database (then
-/// kept here). `None` for an unknown or deleted key.
+/// kept here). `None` for an unknown or deleted key. The copy is used only while the
+/// cache is trusted: otherwise this process may not be hearing invalidations.
 pub async fn terminal_by_key(
     db: &Db,
     cipher: &DataCipher,
+    cache: &Cache,
     local: &LocalCaches,
     api_key: &str,
 ) -> AppResult<Option<Terminal>> {
     let hash = terminal_key_hash(cipher, api_key);
-    if let Some(terminal) = local.terminals.get(&hash) {
-        return Ok(Some(terminal));
+    if cache.is_trusted() {
+        if let Some(terminal) = local.terminals.get(&hash) {
+            return Ok(Some(terminal));
+        }
     }
     let mut pooled = db.get().await?;
     let Some(row) = terminals::by_key_hash(&mut pooled.conn(), &hash).await? else {

@@ -32,7 +32,8 @@ use crate::error::{is_unique_violation, AppError, AppResult, Code};
 pub struct RedeemRequest {
     pub token: String,
     pub offer_id: OfferId,
-    /// The bill in fen, for discounts that depend on it.
+    /// The bill in fen, for discounts that depend on it: from 0 to
+    /// `YONGJUN_MAX_BILL_FEN` (default 1000000000, 10,000,000.00 yuan).
     pub bill_fen: Option<i64>,
     /// Family members who came along (同行直系亲属).
     pub companions: Option<i32>,
@@ -118,6 +119,14 @@ async fn prepare_redemption(
     terminal: &Terminal,
     req: &RedeemRequest,
 ) -> AppResult<Prepared> {
+    // A bill no till can mean is refused before anything is read: one absurd amount in
+    // the ledger would otherwise weigh on every figure summed from it.
+    if req.bill_fen.is_some_and(|bill| bill > pos.max_bill_fen) {
+        return Err(AppError::invalid_field(
+            "bill_fen",
+            rules::at_most(pos.max_bill_fen),
+        ));
+    }
     let now = db::now();
     let token = req.token.trim();
     // When the card and the token are judged: now, or when the terminal verified it
@@ -191,6 +200,12 @@ async fn prepare_redemption(
     }
     let discount = rules::discount_fen(&rules.terms, req.bill_fen).map_err(|code| match code {
         "bill_required" => AppError::invalid_field("bill_fen", "is required for this offer"),
+        // Terms stored before they were checked as they are now (an amount above the
+        // bound): the offer cannot be used until the merchant changes it.
+        "invalid_terms" => AppError::unprocessable(
+            Code::OfferNotActive,
+            "这项优待的条款无效，需由商户修改 (the offer's terms are out of range)",
+        ),
         _ => AppError::invalid_field("bill_fen", "must not be negative"),
     })?;
     let (holder_limit, period) = match (offer.per_holder_limit, rules.period) {

@@ -100,10 +100,11 @@ pub async fn holder_figures(db: &Db, scope: &StatsScope) -> AppResult<HolderStat
                 } else {
                     &mut answer.elsewhere
                 };
+                // Money saturates, as the sums it adds (`db::stats::sum_fen`).
                 side.count += g.n;
-                side.discount_fen += g.fen;
+                side.discount_fen = side.discount_fen.saturating_add(g.fen);
                 answer.count += g.n;
-                answer.discount_fen += g.fen;
+                answer.discount_fen = answer.discount_fen.saturating_add(g.fen);
                 answer.by_bearing_region.push(sum(names.get(&key).cloned()));
             }
             "month" => answer.by_month.push(sum(None)),

@@ -410,7 +410,10 @@ pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<
         by_region: ranked_sums(take("region")),
         cross_region: CrossRegion {
             count: pairs.iter().map(|p| p.count).sum(),
-            discount_fen: pairs.iter().map(|p| p.discount_fen).sum(),
+            // Saturating, as the sums it adds (`db::stats::sum_fen`).
+            discount_fen: pairs
+                .iter()
+                .fold(0, |sum, p| sum.saturating_add(p.discount_fen)),
             pairs,
         },
         top_merchants,
