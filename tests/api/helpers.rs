@@ -565,11 +565,11 @@ pub async fn spawn_instant_app(backend: Backend) -> TestApp {
     .await
 }
 
-/// Declares a test that runs once on each backend pair:
-/// `both_backends! { async fn name(app) { ... } }` makes `name::postgres` and `name::sqlite`.
+/// Declares tests that run once on each backend pair, each on an app made by `$spawn`
+/// (a function of `Backend`): `name::postgres` and `name::sqlite`.
 #[macro_export]
-macro_rules! both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+macro_rules! backends_with {
+    ($spawn:ident; $(async fn $name:ident($app:ident) $body:block)*) => {
         $(
             mod $name {
                 #[allow(unused_imports)]
@@ -581,42 +581,27 @@ macro_rules! both_backends {
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn postgres() {
-                    run(spawn_app(Backend::Postgres).await).await
+                    run($spawn(Backend::Postgres).await).await
                 }
 
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run(spawn_app(Backend::Sqlite).await).await
+                    run($spawn(Backend::Sqlite).await).await
                 }
             }
         )*
     };
 }
 
+/// `both_backends! { async fn name(app) { ... } }`: on the default app.
+#[macro_export]
+macro_rules! both_backends {
+    ($($tests:tt)*) => { $crate::backends_with! { spawn_app; $($tests)* } };
+}
+
 /// As `both_backends!`, on an app with a zero-day public notice and two workers
 /// (`spawn_instant_app`), which the point-of-sale and office tests need.
 #[macro_export]
 macro_rules! instant_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                #[allow(unused_imports)]
-                use $crate::helpers::*;
-
-                async fn run($app: TestApp) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    run(spawn_instant_app(Backend::Postgres).await).await
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(spawn_instant_app(Backend::Sqlite).await).await
-                }
-            }
-        )*
-    };
+    ($($tests:tt)*) => { $crate::backends_with! { spawn_instant_app; $($tests)* } };
 }
