@@ -13,6 +13,7 @@ use crate::helpers::*;
 const ATTACKER: &str = "203.0.113.7";
 const OWNER: &str = "198.51.100.20";
 
+/// An app that trusts `127.0.0.1` as a proxy, so a test can play several client addresses.
 async fn spawn_proxied(backend: Backend) -> TestApp {
     spawn_app_with(
         backend,
@@ -22,30 +23,6 @@ async fn spawn_proxied(backend: Backend) -> TestApp {
         },
     )
     .await
-}
-
-/// As `both_backends!`, on an app that trusts `127.0.0.1` as a proxy.
-macro_rules! proxied_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-
-                async fn run($app: TestApp) $body
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() {
-                    run(spawn_proxied(Backend::Postgres).await).await
-                }
-
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() {
-                    run(spawn_proxied(Backend::Sqlite).await).await
-                }
-            }
-        )*
-    };
 }
 
 /// `POST path` as the client `from` (through the trusted proxy, when the app trusts it).
@@ -94,7 +71,7 @@ fn assert_limited(answer: Answer, policy: &str, quota: u32) {
     assert_eq!(body["retry_after"], 900);
 }
 
-proxied_backends! {
+crate::backends_with! { spawn_proxied;
     async fn someone_elses_wrong_passwords_do_not_lock_the_user_out(app) {
         for _ in 0..10 {
             login_from(&app, ATTACKER, "admin", "guess-guess").await.expect_problem(401, "invalid_credentials");

@@ -112,22 +112,6 @@ async fn end_notice(app: &TestApp, id: &str) {
     });
 }
 
-macro_rules! both {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($app: TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run(spawn_instant_notice(Backend::Postgres).await).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run(spawn_instant_notice(Backend::Sqlite).await).await }
-            }
-        )*
-    };
-}
-
 crate::both_backends! {
     async fn the_whole_admission_and_exit_lifecycle(app) {
         let root = app.admin_token().await;
@@ -259,7 +243,7 @@ crate::both_backends! {
     }
 }
 
-both! {
+crate::backends_with! { spawn_instant_notice;
 
     async fn badge_numbers_run_per_region_and_year(app) {
         let root = app.admin_token().await;
@@ -300,7 +284,7 @@ crate::both_backends! {
     }
 }
 
-both! {
+crate::backends_with! { spawn_instant_notice;
 
     async fn applications_are_checked_field_by_field(app) {
         let body = app

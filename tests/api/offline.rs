@@ -6,24 +6,8 @@ use crate::helpers::*;
 use crate::instant_backends;
 use crate::pos::{new_holder, offer, open_shop, qr, redeem, ten_percent, Shop};
 
-/// Each test on both backends, with a public notice of zero days and a QR token that
-/// lives one second (so a test can hold a token past its expiry).
-macro_rules! short_lived {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($app: TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run(spawn_short_lived(Backend::Postgres).await).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run(spawn_short_lived(Backend::Sqlite).await).await }
-            }
-        )*
-    };
-}
-
+/// An app with a zero-day public notice and QR tokens that live one second, so a test
+/// can hold a token past its expiry.
 async fn spawn_short_lived(backend: Backend) -> TestApp {
     spawn_app_with(
         backend,
@@ -67,7 +51,7 @@ async fn card_action(app: &TestApp, shop: &Shop, card: &Value, action: &str) {
     .expect(200);
 }
 
-short_lived! {
+crate::backends_with! { spawn_short_lived;
     async fn a_token_verified_offline_redeems_after_it_expired(app) {
         let shop = open_shop(&app).await;
         let offer = offer(&app, &shop, ten_percent()).await;

@@ -7,22 +7,6 @@ use crate::helpers::*;
 use crate::merchants::{activate_merchant, application};
 use crate::pos::{new_holder, offer, open_shop, qr, ten_percent, visit};
 
-macro_rules! both {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($app: TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run(spawn_instant_app(Backend::Postgres).await).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run(spawn_instant_app(Backend::Sqlite).await).await }
-            }
-        )*
-    };
-}
-
 async fn complain(app: &TestApp, holder: &str, merchant_id: &str, rating: i64) -> Answer {
     app.post(
         "/api/v1/holder/complaints",
@@ -68,7 +52,7 @@ fn ids_of(inspection: &Value) -> Vec<String> {
         .collect()
 }
 
-both! {
+crate::instant_backends! {
     async fn complaints_need_a_recent_redemption_and_are_scoped(app) {
         let shop = open_shop(&app).await;
         let offer = offer(&app, &shop, ten_percent()).await;

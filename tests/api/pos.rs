@@ -139,23 +139,7 @@ pub async fn visit(
     .expect(201)
 }
 
-macro_rules! both {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
-        $(
-            mod $name {
-                #[allow(unused_imports)]
-                use super::*;
-                async fn run($app: TestApp) $body
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn postgres() { run(spawn_instant_app(Backend::Postgres).await).await }
-                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-                async fn sqlite() { run(spawn_instant_app(Backend::Sqlite).await).await }
-            }
-        )*
-    };
-}
-
-both! {
+crate::instant_backends! {
     async fn the_directory_view_does_not_hide_offers_from_the_till(app) {
         // The directory caches its own merchant entry (without offers); the till must
         // still list the offers after somebody looked the merchant up.
@@ -200,7 +184,7 @@ both! {
     }
 }
 
-both! {
+crate::instant_backends! {
     async fn offers_need_approval_and_material_changes_go_back_to_review(app) {
         let shop = open_shop(&app).await;
         let created = app.post("/api/v1/merchant/offers", Some(&shop.staff), ten_percent()).await.expect(201);
