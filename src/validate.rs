@@ -15,6 +15,12 @@
 use crate::domain::{Page, RegionCode, Vocabulary};
 use crate::error::{AppError, AppResult, FieldError};
 
+const YEARS_MESSAGE: &str = "must lie between 2000 and 2199";
+
+fn in_service_years(day: &impl chrono::Datelike) -> bool {
+    (2000..=2199).contains(&day.year())
+}
+
 #[derive(Debug, Default)]
 pub struct Fields {
     errors: Vec<FieldError>,
@@ -241,14 +247,24 @@ impl Fields {
     /// An optional `YYYY-MM-DD` day (China calendar; blank is absent). Years outside
     /// 2000–2199 are refused, so no range can reach past what the data can hold.
     pub fn date(&mut self, field: &str, raw: Option<&str>) -> Option<Option<chrono::NaiveDate>> {
-        use chrono::Datelike;
         self.optional_str(field, raw, |raw| {
             match chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d") {
-                Ok(d) if (2000..=2199).contains(&d.year()) => Ok(d),
-                Ok(_) => Err("must lie between 2000 and 2199"),
+                Ok(d) if in_service_years(&d) => Ok(d),
+                Ok(_) => Err(YEARS_MESSAGE),
                 Err(_) => Err("must be a date, YYYY-MM-DD"),
             }
         })
+    }
+
+    /// A day or time that JSON gave must lie in 2000–2199 too (PostgreSQL cannot hold
+    /// some years chrono parses, and no agreement or offer means them); `false` after
+    /// recording the error.
+    pub fn service_years(&mut self, field: &str, value: Option<&impl chrono::Datelike>) -> bool {
+        let ok = value.is_none_or(in_service_years);
+        if !ok {
+            self.error(field, YEARS_MESSAGE);
+        }
+        ok
     }
 
     /// The checked values, or one 422 `validation_failed` listing every bad field.

@@ -1,13 +1,18 @@
 //! What every operation of the contract says about its errors, added once rather than
 //! written beside each handler: every error answer is `application/problem+json`; an
-//! operation that needs a caller can answer 401 `unauthenticated`; one with a body 400
+//! operation that needs a caller can answer 401 `unauthenticated`, and one for staff 403
+//! `forbidden` (the role matrix); one with a body 400
 //! `invalid_json`, 408 `request_timeout`, 413 `payload_too_large` and 422
 //! `validation_failed`; one with query parameters 422; one with path parameters 404
 //! `not_found` and 422 (a control character); and every one of the API 503
-//! `service_unavailable`. A handler documents only the codes particular to it.
+//! `service_unavailable`. A handler documents only the codes particular to it. The query
+//! parameters every list shares (`page`, `per_page`, `near`, `radius_km`, `region`) get the
+//! bounds the server checks.
 
-use utoipa::openapi::path::{Operation, ParameterIn};
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder};
+use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::security::SecurityRequirement;
+use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Schema};
+use utoipa::Number;
 
 const PROBLEM: &str = "application/problem+json";
 
@@ -32,6 +37,11 @@ pub fn complete(spec: &mut OpenApi) {
 }
 
 fn complete_operation(operation: &mut Operation, api: bool) {
+    for parameter in operation.parameters.iter_mut().flatten() {
+        if parameter.parameter_in == ParameterIn::Query {
+            constrain_query(parameter);
+        }
+    }
     let parameters = operation.parameters.as_deref().unwrap_or_default();
     let has_query = parameters
         .iter()
@@ -40,10 +50,13 @@ fn complete_operation(operation: &mut Operation, api: bool) {
         .iter()
         .any(|p| p.parameter_in == ParameterIn::Path);
     let has_body = operation.request_body.is_some();
-    let secured = operation
+    let schemes: Vec<&str> = operation
         .security
-        .as_ref()
-        .is_some_and(|requirements| !requirements.is_empty());
+        .iter()
+        .flatten()
+        .flat_map(|requirement| requirement_schemes(requirement))
+        .collect();
+    let secured = !schemes.is_empty();
     let mut common: Vec<(&str, &str)> = Vec::new();
     if has_body {
         common.push(("400", "`invalid_json`: the body is not JSON"));
@@ -55,6 +68,12 @@ fn complete_operation(operation: &mut Operation, api: bool) {
     }
     if secured {
         common.push(("401", "`unauthenticated`: no valid token or key"));
+    }
+    if schemes.contains(&"staff") {
+        common.push((
+            "403",
+            "`forbidden`: the caller's role may not do this (docs/permissions.md)",
+        ));
     }
     if has_path {
         common.push(("404", "`not_found`: a path parameter that names nothing"));
@@ -78,6 +97,45 @@ fn complete_operation(operation: &mut Operation, api: bool) {
         if let (false, RefOr::T(response)) = (status.starts_with('2'), response) {
             as_problem(response);
         }
+    }
+}
+
+/// The bounds the server enforces on query parameters that several lists share (checked
+/// in one place there too: `validate::Fields::page`, `parse_near`, `RegionCode::parse`).
+fn constrain_query(parameter: &mut Parameter) {
+    let Some(RefOr::T(Schema::Object(schema))) = parameter.schema.as_mut() else {
+        return;
+    };
+    match parameter.name.as_str() {
+        "page" => schema.minimum = Some(Number::UInt(1)),
+        "per_page" => {
+            schema.minimum = Some(Number::UInt(1));
+            schema.maximum = Some(Number::UInt(100));
+        }
+        "radius_km" => {
+            schema.minimum = Some(Number::Float(0.1));
+            schema.maximum = Some(Number::Float(200.0));
+        }
+        "near" => {
+            schema.pattern = Some(r"^-?[0-9]{1,2}(\.[0-9]+)?,-?[0-9]{1,3}(\.[0-9]+)?$".to_owned());
+        }
+        "region" | "parent" => schema.pattern = Some("^[0-9]{6}$".to_owned()),
+        _ => {}
+    }
+}
+
+/// The names of the security schemes one requirement of an operation lists.
+fn requirement_schemes(requirement: &SecurityRequirement) -> Vec<&str> {
+    match serde_json::to_value(requirement) {
+        Ok(serde_json::Value::Object(map)) => map
+            .keys()
+            .filter_map(|name| {
+                ["staff", "terminal", "holder"]
+                    .into_iter()
+                    .find(|s| s == name)
+            })
+            .collect(),
+        _ => Vec::new(),
     }
 }
 

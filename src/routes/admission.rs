@@ -231,6 +231,8 @@ impl ActivateRequest {
     fn agreement(&self, start: Option<NaiveDate>) -> AppResult<Agreement> {
         let mut f = Fields::new();
         let number = f.text("agreement_no", self.agreement_no.as_deref(), 64);
+        f.service_years("agreement_start", self.agreement_start.as_ref());
+        f.service_years("agreement_end", self.agreement_end.as_ref());
         let start = self.agreement_start.or(start);
         if start.is_none() {
             f.error("agreement_start", "is required (YYYY-MM-DD)");

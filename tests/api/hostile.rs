@@ -235,3 +235,32 @@ async fn slow_bodies_are_cut_off_postgres() {
 async fn slow_bodies_are_cut_off_sqlite() {
     slow_bodies_are_cut_off(spawn_impatient(Backend::Sqlite).await).await
 }
+
+crate::instant_backends! {
+    // Years chrono parses but PostgreSQL cannot hold (before 4713 BC) were a 500 there:
+    // in a body they are refused naming the field, and a feed `since` that far back
+    // simply asks for everything.
+    async fn years_no_backend_can_hold_are_refused_or_read_as_the_beginning(app) {
+        let shop = crate::pos::open_shop(&app).await;
+        let ancient = "-5000-01-01T00:00:00Z";
+        let path = format!("/api/v1/pos/revocations?since={ancient}");
+        let feed = app.get(&path, Some(&shop.terminal)).await.expect(200);
+        assert!(feed["cards"].is_array(), "{feed}");
+
+        for (field, body) in [
+            ("valid_from", json!({"title": "远古", "kind": "priority_service", "valid_from": ancient})),
+            ("valid_until", json!({"title": "远古", "kind": "priority_service", "valid_until": "+200000-01-01T00:00:00Z"})),
+        ] {
+            refused(app.post("/api/v1/merchant/offers", Some(&shop.staff), body).await, field);
+        }
+        let offers = app.get("/api/v1/merchant/offers", Some(&shop.staff)).await.expect(200);
+        assert_eq!(offers["total"], 0, "{offers}");
+
+        let renew = format!("/api/v1/admin/merchants/{}/renew", shop.merchant_id);
+        let body = json!({"agreement_no": "LH-1", "agreement_start": "-5000-01-01", "agreement_end": "2040-12-31"});
+        refused(app.post(&renew, Some(&shop.root), body).await, "agreement_start");
+        let path = format!("/api/v1/admin/merchants/{}", shop.merchant_id);
+        let merchant = app.get(&path, Some(&shop.root)).await.expect(200);
+        assert_ne!(merchant["agreement_no"], "LH-1", "{merchant}");
+    }
+}

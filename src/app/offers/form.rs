@@ -139,10 +139,12 @@ impl OfferRequest {
             }
             row.companions_allowed = n;
         }
-        if let Some(from) = self.valid_from {
+        let from_ok = f.service_years("valid_from", self.valid_from.as_ref());
+        let until_ok = f.service_years("valid_until", self.valid_until.as_ref());
+        if let Some(from) = self.valid_from.filter(|_| from_ok) {
             row.valid_from = from.naive_utc();
         }
-        if self.valid_until.is_some() {
+        if self.valid_until.is_some() && until_ok {
             row.valid_until = self.valid_until.map(|u| u.naive_utc());
         }
         if row.valid_until.is_some_and(|until| until <= row.valid_from) {

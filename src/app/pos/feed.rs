@@ -88,8 +88,12 @@ pub async fn revocations(
                 "lies in the future; use the issued_at of the feed last fetched",
             ))
         }
+        // A since before any card existed asks for everything (and stays a time every
+        // backend can compare with: PostgreSQL's end before 4713 BC).
         From::Since(since) => (
-            since.unwrap_or(now - chrono::Duration::days(DEFAULT_DAYS)),
+            since
+                .unwrap_or(now - chrono::Duration::days(DEFAULT_DAYS))
+                .max(chrono::DateTime::UNIX_EPOCH.naive_utc()),
             None,
         ),
         From::After(cursor) => (cursor.changed_at, Some(cursor.card)),
