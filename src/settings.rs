@@ -105,6 +105,10 @@ pub struct Settings {
     /// proxies whose `X-Forwarded-For` is believed. Default: none (the TCP peer is the
     /// client).
     pub trusted_proxies: crate::domain::network::TrustedProxies,
+    /// `YONGJUN_CORS_ORIGINS`: comma-separated origins (`https://app.example.gov.cn`)
+    /// whose pages may call the API from a browser. Default: none (the console is served
+    /// from the API's own origin and needs no CORS).
+    pub cors_origins: Vec<String>,
 }
 
 impl std::fmt::Debug for Settings {
@@ -247,7 +251,22 @@ impl Settings {
                 }
             },
             trusted_proxies: parse_var("YONGJUN_TRUSTED_PROXIES", Default::default())?,
+            cors_origins: var("YONGJUN_CORS_ORIGINS")
+                .map(|raw| {
+                    raw.split(',')
+                        .map(|o| o.trim().trim_end_matches('/').to_owned())
+                        .filter(|o| !o.is_empty())
+                        .collect()
+                })
+                .unwrap_or_default(),
         };
+        if let Some(bad) = settings
+            .cors_origins
+            .iter()
+            .find(|o| !(o.starts_with("http://") || o.starts_with("https://")) || o.contains('*'))
+        {
+            bail!("YONGJUN_CORS_ORIGINS: {bad:?} is not an origin (http(s)://host[:port], no wildcard)");
+        }
         settings
             .exit_review
             .validate()

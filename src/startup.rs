@@ -174,10 +174,16 @@ impl Application {
         if bench_routes {
             tracing::warn!("YONGJUN_BENCH_ROUTES=1: /bench/hello and /bench/reference are served");
         }
+        let cors_origins = settings.cors_origins.clone();
         let server = HttpServer::new(move || {
             let (app, _) = register(
                 App::new()
                     .wrap(from_fn(http::guard::guard))
+                    .wrap(actix_web::middleware::Condition::new(
+                        !cors_origins.is_empty(),
+                        http::headers::cors(&cors_origins),
+                    ))
+                    .wrap(from_fn(http::headers::secure))
                     .wrap(from_fn(http::observe::observe))
                     .app_data(app_state.clone())
                     .app_data(trusted_proxies.clone())
@@ -187,6 +193,7 @@ impl Application {
                     .into_utoipa_app(),
             )
             .configure(|cfg| {
+                routes::console::routes(cfg);
                 if bench_routes {
                     routes::bench::routes(cfg)
                 }

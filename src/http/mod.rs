@@ -7,6 +7,7 @@
 pub mod client;
 pub mod contract;
 pub mod guard;
+pub mod headers;
 pub mod json;
 pub mod observe;
 pub mod problem;

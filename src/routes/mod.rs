@@ -11,6 +11,7 @@ pub mod bench;
 pub mod beneficiaries;
 pub mod cards;
 pub mod complaints;
+pub mod console;
 pub mod evaluation;
 pub mod exports;
 pub mod health;

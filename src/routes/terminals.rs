@@ -104,11 +104,15 @@ pub async fn delete_terminal(
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-#[schema(example = json!({"token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9…", "expires_at": "2026-11-22T08:01:00Z"}))]
+#[schema(example = json!({"token": "eyJhbGciOiJFZERTQSIsImtpZCI6Ii4uLiJ9…", "expires_at": "2026-11-22T08:01:00Z",
+    "svg": "<svg xmlns=\"http://www.w3.org/2000/svg\" version=\"1.1\" width=\"330\" height=\"330\" viewBox=\"0 0 330 330\">…</svg>"}))]
 pub struct QrToken {
     /// Compact JWS (EdDSA); show it as a QR code and refresh it before it expires.
     pub token: String,
     pub expires_at: chrono::DateTime<chrono::Utc>,
+    /// The token as a QR code (SVG markup, black on white, with its quiet zone), for an
+    /// app or page that would rather not draw one itself.
+    pub svg: String,
 }
 
 /// A fresh QR token for the holder's card (default lifetime 60 s).
@@ -118,10 +122,24 @@ pub struct QrToken {
 #[post("/holder/card/qr")]
 pub async fn card_qr(state: State, holder: Holder) -> Reply<QrToken> {
     let (token, claims) = pos::card_qr(&state.keys.qr, state.policy.qr_ttl_secs, &holder)?;
+    let svg = qr_svg(&token)?;
     Ok(web::Json(QrToken {
         token,
         expires_at: chrono::DateTime::from_timestamp(claims.exp, 0).unwrap_or_default(),
+        svg,
     }))
+}
+
+/// A QR code of `text` as SVG (error correction M: a phone screen scanned under a till's
+/// light loses little).
+fn qr_svg(text: &str) -> AppResult<String> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)
+        .map_err(|e| crate::error::AppError::internal(anyhow::anyhow!("QR code: {e}")))?;
+    Ok(code
+        .render::<qrcode::render::svg::Color<'_>>()
+        .min_dimensions(240, 240)
+        .quiet_zone(true)
+        .build())
 }
 
 /// The public keys that verify card QR tokens (more than one during a rotation).

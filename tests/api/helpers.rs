@@ -69,6 +69,8 @@ pub struct Options {
     pub trusted_proxies: Option<&'static str>,
     /// How long a request body may take to arrive (default 10 s).
     pub body_timeout_secs: Option<u64>,
+    /// `YONGJUN_CORS_ORIGINS` (default none).
+    pub cors_origins: Vec<String>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -208,6 +210,7 @@ pub fn test_settings(
             .trusted_proxies
             .map(|p| p.parse().expect("YONGJUN_TRUSTED_PROXIES of the test"))
             .unwrap_or_default(),
+        cors_origins: options.cors_origins.clone(),
     }
 }
 
