@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite: starts them
+# Makes sure PostgreSQL and Redis answer on 127.0.0.1 for the test suite (and that
+# Chromium with its WebDriver is installed, for the console tests): starts them
 # when they are installed but stopped, installs them (Debian/Ubuntu, apt-get) when missing.
 set -euo pipefail
 
@@ -53,6 +54,15 @@ ensure_redis() {
   redis_up || { log "Redis did not come up"; exit 1; }
 }
 
+# The console's browser tests drive Debian's Chromium through its WebDriver, with CJK
+# fonts so the pages' Chinese shows in their screenshots.
+ensure_browser() {
+  if command -v chromium >/dev/null 2>&1 && command -v chromedriver >/dev/null 2>&1; then return; fi
+  log "Chromium or its driver is missing: installing chromium chromium-driver"
+  apt_install chromium chromium-driver fonts-noto-cjk
+}
+
 ensure_postgres
 ensure_redis
-log "PostgreSQL and Redis answer on 127.0.0.1"
+ensure_browser
+log "PostgreSQL and Redis answer on 127.0.0.1; chromium and chromedriver are installed"
