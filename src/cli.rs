@@ -1,5 +1,5 @@
 //! The command line: `serve` (default), `migrate`, `admin create`, `admin unlock`,
-//! `openapi`, `import beneficiaries`, `export`.
+//! `openapi`, `import beneficiaries`, `export`, `demo`.
 
 use std::io::BufRead;
 
@@ -63,6 +63,9 @@ pub enum Command {
         #[arg(long)]
         output: std::path::PathBuf,
     },
+    /// Fill an empty SQLite database with a demo world (offices, partners, holders,
+    /// months of redemptions), print how to sign in, then serve like `serve`.
+    Demo,
     /// Exit 0 when the API at `--url` answers GET /healthz with 200 (container health checks).
     Healthcheck {
         #[arg(long, default_value = "http://127.0.0.1:8080/healthz")]
@@ -129,6 +132,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             };
             export(&kind, &query, &output).await
         }
+        Command::Demo => demo().await,
         Command::Openapi => {
             print!("{}", startup::openapi_yaml()?);
             Ok(())
@@ -190,6 +194,106 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+/// `yongjun demo`: refuses a database with merchants (and anything but the embedded
+/// SQLite default), builds the world through the use cases, prints how to sign in as
+/// each role, and serves.
+async fn demo() -> anyhow::Result<()> {
+    use crate::app::demo::{self, DemoContext};
+    let mut settings = Settings::from_env()?;
+    if !matches!(settings.database, db::DatabaseTarget::Sqlite(_)) {
+        anyhow::bail!(
+            "the demo runs only on the embedded SQLite default: unset DATABASE_URL \
+             (a demo never writes into an office's database)"
+        );
+    }
+    db::run_migrations(&settings.database).await?;
+    let first_start = {
+        let pool = Db::connect(&settings.database, 1).await?;
+        demo::ensure_empty(&pool).await?
+    };
+    let admin_password = match (&settings.bootstrap_admin_password, first_start) {
+        (_, false) => "(unchanged: the account existed before)".to_string(),
+        (Some(_), true) => "the value of YONGJUN_BOOTSTRAP_ADMIN_PASSWORD".to_string(),
+        (None, true) => {
+            settings.bootstrap_admin_password =
+                Some(secrecy::SecretString::from(demo::ADMIN_PASSWORD));
+            demo::ADMIN_PASSWORD.to_string()
+        }
+    };
+    let data_dir = settings.data_dir.clone();
+    let bind = settings.bind;
+    let started = std::time::Instant::now();
+    let app = Application::build(settings).await?;
+    let state = app.state();
+    let context = DemoContext {
+        db: &state.db,
+        cache: &state.cache,
+        cipher: &state.keys.cipher,
+        qr: &state.keys.qr,
+        local: &state.pos,
+        policy: &state.policy,
+    };
+    let world = demo::build(&context).await?;
+    let base = format!("http://{}:{}", bind.ip(), app.port());
+    let join = |pairs: &[(String, i64)]| {
+        pairs
+            .iter()
+            .map(|(k, n)| format!("{n} {k}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!(
+        "\nYongjun demo: 鹏军百宝箱 (深圳 罗湖区, 福田区) and 爱国拥军联盟 (沁水县), built in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "  {} merchants: {}",
+        world.merchants,
+        join(&world.merchants_by_status)
+    );
+    println!(
+        "  {} offers, {} beneficiaries, cards: {}",
+        world.offers,
+        world.beneficiaries,
+        join(&world.cards_by_product)
+    );
+    println!(
+        "  {} redemptions in {} months ({} to {}), {} complaints, a spot check",
+        world.redemptions,
+        world.months.len(),
+        world.months.first().map_or("-", String::as_str),
+        world.months.last().map_or("-", String::as_str),
+        world.complaints
+    );
+    println!("\nConsole  {base}/   sign in as:");
+    println!(
+        "  {:<16} password {:<22} super administrator",
+        "admin", admin_password
+    );
+    for account in &world.accounts {
+        println!(
+            "  {:<16} password {:<22} {}",
+            account.username, account.password, account.what
+        );
+    }
+    println!("\nTill     {base}/till");
+    println!(
+        "  terminal key of {}: {}",
+        world.partner, world.terminal_key
+    );
+    println!("\nCard     {base}/card");
+    println!(
+        "  card number {}, activation code {} (a 沁水县 veteran's 拥军优待卡, not yet activated)",
+        world.card_no, world.activation_code
+    );
+    println!(
+        "\nServing until Ctrl-C; the data stays in {}.",
+        data_dir.display()
+    );
+    app.run_until_stopped().await?;
+    Ok(())
 }
 
 /// `yongjun admin unlock USER`: prints what it cleared.

@@ -6,6 +6,7 @@
 
 pub mod beneficiaries;
 pub mod cards;
+pub mod demo;
 pub mod exports;
 pub mod holders;
 pub mod identity;

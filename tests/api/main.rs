@@ -11,6 +11,7 @@ mod cache;
 mod cli;
 mod console;
 mod console_flows;
+mod demo;
 mod exports;
 mod health;
 mod hostile;
