@@ -13,15 +13,6 @@ use crate::merchants::{application, apply};
 use crate::partition::{Fault, Proxy};
 use crate::pos::{new_holder, offer, open_shop, qr, ten_percent};
 
-const DEPARTMENTS: [&str; 6] = [
-    "discipline_inspection",
-    "civil_affairs",
-    "human_resources",
-    "emergency_management",
-    "market_regulation",
-    "military",
-];
-
 /// Signs in on the console's login form.
 async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
     b.goto(&format!("{base}/")).await;
@@ -64,7 +55,7 @@ async fn an_office_admits_an_applicant_in_the_console() {
         sign_in(b, &base, "admin", ADMIN_PASSWORD).await;
         b.click("a[data-nav=\"applications\"]").await;
         b.click(&format!("tr[data-id=\"{id}\"]")).await;
-        for department in DEPARTMENTS {
+        for department in yongjun::settings::DEFAULT_DEPARTMENTS {
             choose(b, "#review-department", department).await;
             choose(b, "#review-verdict", "pass").await;
             b.fill("#review-comment", "符合条件").await;

@@ -6,15 +6,6 @@ use serde_json::{json, Value};
 
 use crate::helpers::*;
 
-const DEPARTMENTS: [&str; 6] = [
-    "discipline_inspection",
-    "civil_affairs",
-    "human_resources",
-    "emergency_management",
-    "market_regulation",
-    "military",
-];
-
 /// A valid 统一社会信用代码 numbered `n`.
 pub fn credit_code(n: u32) -> String {
     let first17 = format!("91440300MA5F{n:05}");
@@ -43,7 +34,7 @@ pub async fn apply(app: &TestApp, body: Value) -> String {
 }
 
 pub async fn review_all(app: &TestApp, token: &str, id: &str) {
-    for department in DEPARTMENTS {
+    for department in yongjun::settings::DEFAULT_DEPARTMENTS {
         app.post(
             &format!("/api/v1/admin/merchants/{id}/reviews"),
             Some(token),
@@ -125,7 +116,7 @@ crate::both_backends! {
         // No review yet: approval names all six departments.
         let body = app.post(&path("approve"), Some(&root), json!({})).await.expect_problem(409, "invalid_transition");
         assert_eq!(body["current_status"], "pending");
-        for department in &DEPARTMENTS[..5] {
+        for department in &yongjun::settings::DEFAULT_DEPARTMENTS[..5] {
             app.post(&path("reviews"), Some(&root), json!({"department": department, "verdict": "pass"})).await.expect(201);
         }
         let detail = app
