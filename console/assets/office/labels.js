@@ -63,7 +63,7 @@ export const ACTION = {
   'merchant.activate': '签约入驻', 'merchant.suspend': '暂停', 'merchant.reinstate': '恢复',
   'merchant.revoke': '退出', 'merchant.expire': '协议到期', 'merchant.renew': '续签',
   'merchant.update': '修改登记信息', 'merchant.update_profile': '商户更新资料', 'merchant.flag': '列入退出复核',
-  'merchant.exit_review': '退出复核决定',
+  'merchant.exit_review': '退出复核决定', 'merchant.end_notice': '公示期结束（演示数据）',
 };
 
 export function label(map, key) {
