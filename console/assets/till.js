@@ -164,8 +164,12 @@ function renderOfflineData() {
     return;
   }
   const n = Object.keys(feed.cards || {}).length;
+  const offers = Object.keys(load(LS.offers, {})).length;
   const stale = feedStale(feed);
-  el.textContent = `离线核验数据：密钥 ${jwks.keys.length} 个，停用卡 ${n} 张；更新于 ${formatTime(feed.issued_at)}，`
+  // What a till has for a network cut: keys, the feed, and this shop's offers.
+  el.dataset.ready = String(!stale && !feedError);
+  el.dataset.offers = String(offers);
+  el.textContent = `离线核验数据：密钥 ${jwks.keys.length} 个，停用卡 ${n} 张，本店优惠 ${offers} 项；更新于 ${formatTime(feed.issued_at)}，`
     + (stale ? `已于 ${formatTime(feed.valid_until)} 过期，离线核验结果可能不准确，请尽快联网` : `有效至 ${formatTime(feed.valid_until)}`)
     + (feedError ? `（${feedError}）` : '');
   if (stale || feedError) el.classList.add('warn');
@@ -189,10 +193,14 @@ function markJtiUsed(claims) {
 }
 
 // The offers we can offer offline: this merchant's active offers from the public
-// listing, and those seen in online verifications. No API tells a terminal its own
-// merchant, so it is learnt from the first verification that lists an offer; until then
-// the public listing is kept only while it is small (a till of a pilot network).
+// listing, and those seen in online verifications. The terminal's merchant comes from
+// GET /api/v1/pos/terminal (or, failing that, the first verification that lists an
+// offer); until it is known the public listing is kept only while it is small.
 async function refreshOffers() {
+  if (!localStorage.getItem(LS.merchant)) {
+    const me = await api('/api/v1/pos/terminal').catch(() => null);
+    if (me && me.ok && me.data && me.data.merchant_id) localStorage.setItem(LS.merchant, me.data.merchant_id);
+  }
   const merchant = localStorage.getItem(LS.merchant);
   const params = new URLSearchParams({ per_page: '100' });
   if (merchant) params.set('merchant_id', merchant);

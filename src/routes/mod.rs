@@ -100,6 +100,7 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(pos::merchant_redemptions)
         .service(pos::holder_redemptions)
         .service(pos::revocations)
+        .service(terminals::terminal_profile)
         // oversight
         .service(stats::stats)
         .service(targets::get_targets)

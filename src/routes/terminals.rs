@@ -9,7 +9,7 @@ use actix_web::{
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use crate::app::identity::{Holder, MerchantStaff};
+use crate::app::identity::{Holder, MerchantStaff, Terminal};
 use crate::app::pos;
 use crate::db::terminals::TerminalRow;
 use crate::db::TerminalId;
@@ -140,6 +140,17 @@ fn qr_svg(text: &str) -> AppResult<String> {
         .min_dimensions(240, 240)
         .quiet_zone(true)
         .build())
+}
+
+/// The calling till: its merchant and that merchant's status (for a till's first start,
+/// before any card was scanned).
+#[utoipa::path(tag = "pos", security(("terminal" = [])), responses(
+    (status = 200, body = pos::TerminalProfile)))]
+#[get("/pos/terminal")]
+pub async fn terminal_profile(state: State, terminal: Terminal) -> Reply<pos::TerminalProfile> {
+    Ok(web::Json(
+        pos::terminal_profile(&state.db, &terminal).await?,
+    ))
 }
 
 /// The public keys that verify card QR tokens (more than one during a rotation).

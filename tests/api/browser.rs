@@ -87,28 +87,43 @@ impl Browser {
             .unwrap_or_else(|e| panic!("no element {css}: {e}"))
     }
 
-    /// Types `text` into the field `css` names (emptied first).
+    /// Types `text` into the field `css` names (emptied first), asking again for an
+    /// element the page re-rendered meanwhile.
     pub async fn fill(&self, css: &str, text: &str) {
-        let field = self.find(css).await;
-        field.clear().await.unwrap();
-        field
-            .send_keys(text)
-            .await
-            .unwrap_or_else(|e| panic!("type into {css}: {e}"));
+        let mut last = None;
+        for _ in 0..20 {
+            let field = self.find(css).await;
+            match field.clear().await {
+                Ok(()) => match field.send_keys(text).await {
+                    Ok(()) => return,
+                    Err(e) => last = Some(e),
+                },
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("type into {css}: {last:?}");
     }
 
+    /// Clicks the element `css` names; a page that re-rendered it between the finding
+    /// and the click (a stale element) is asked again.
     pub async fn click(&self, css: &str) {
-        let element = self.find(css).await;
-        element
-            .click()
-            .await
-            .unwrap_or_else(|e| panic!("click {css}: {e}"));
+        let mut last = None;
+        for _ in 0..20 {
+            match self.find(css).await.click().await {
+                Ok(()) => return,
+                Err(e) => last = Some(e),
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("click {css}: {last:?}");
     }
 
-    /// Waits until the element `css` names has an attribute or text matching `test`.
+    /// Waits until the element `css` names has an attribute (`@name`) or its text (``)
+    /// matching `test`, up to 30 s (a till retries its uploads every 15 s).
     pub async fn wait_for(&self, css: &str, what: &str, test: impl Fn(&str) -> bool) -> String {
         let mut seen = String::new();
-        for _ in 0..100 {
+        for _ in 0..300 {
             if let Ok(element) = self.client.find(Locator::Css(css)).await {
                 let value = match what.strip_prefix('@') {
                     Some(attribute) => element.attr(attribute).await.ok().flatten(),

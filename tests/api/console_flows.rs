@@ -215,8 +215,10 @@ async fn a_till_verifies_offline_queues_and_uploads_on_return() {
     let b = &Browser::start(false).await;
     b.check("offline", async {
         set_up_till(b, &base, &shop.terminal).await;
-        // Online first: the till has fetched the keys and the feed.
-        b.wait_for("#net-status", "@data-online", |v| v == "true")
+        // Online first: the till has fetched the keys, the feed and its shop's offer.
+        b.wait_for("#offline-data", "@data-offers", |n| n == "1")
+            .await;
+        b.wait_for("#offline-data", "@data-ready", |v| v == "true")
             .await;
         proxy.set(Fault::Refuse);
         scan_and_redeem(b, &token, &offer_id, "50.00").await;

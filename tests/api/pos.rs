@@ -613,3 +613,18 @@ async fn verify_and_redeem_survive_a_redis_outage() {
     }
     assert!(cached, "the card snapshot is cached again");
 }
+
+crate::instant_backends! {
+    async fn a_till_learns_its_merchant_before_any_scan(app) {
+        let shop = open_shop(&app).await;
+        let me = app.get("/api/v1/pos/terminal", Some(&shop.terminal)).await.expect(200);
+        assert_eq!(me["merchant_id"], shop.merchant_id.as_str(), "{me}");
+        assert_eq!(me["merchant_status"], "active", "{me}");
+        assert!(me["merchant_name"].as_str().is_some_and(|n| !n.is_empty()), "{me}");
+        let path = format!("/api/v1/admin/merchants/{}/suspend", shop.merchant_id);
+        app.post(&path, Some(&shop.root), serde_json::json!({"reason": "核查"})).await.expect(200);
+        let me = app.get("/api/v1/pos/terminal", Some(&shop.terminal)).await.expect(200);
+        assert_eq!(me["merchant_status"], "suspended", "{me}");
+        app.get("/api/v1/pos/terminal", Some("yjt_not-a-key")).await.expect_problem(401, "unauthenticated");
+    }
+}

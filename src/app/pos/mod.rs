@@ -186,6 +186,35 @@ pub async fn terminal_by_key(
     Ok(Some(terminal))
 }
 
+/// Which till a key belongs to: its merchant, and that merchant's status today (a till
+/// that starts offline learns here whose offers it may show).
+#[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({"terminal_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70",
+    "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "merchant_name": "罗湖拥军大药房",
+    "merchant_status": "active"}))]
+pub struct TerminalProfile {
+    pub terminal_id: TerminalId,
+    pub merchant_id: MerchantId,
+    pub merchant_name: String,
+    pub merchant_status: String,
+}
+
+pub async fn terminal_profile(db: &Db, terminal: &Terminal) -> AppResult<TerminalProfile> {
+    let mut pooled = db.get().await?;
+    let merchant = db::merchants::find(&mut pooled.conn(), terminal.merchant_id)
+        .await?
+        .ok_or_else(|| {
+            AppError::unauthorized(Code::Unauthenticated, "the terminal's merchant is gone")
+        })?;
+    let status = merchant.effective_status(crate::domain::china_today())?;
+    Ok(TerminalProfile {
+        terminal_id: terminal.id,
+        merchant_id: merchant.id,
+        merchant_name: merchant.name,
+        merchant_status: status.as_str().to_owned(),
+    })
+}
+
 /// Registers a terminal of the caller's merchant: its row and its API key, which is
 /// shown only now (stored as a keyed hash).
 pub async fn create_terminal(
