@@ -200,7 +200,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
 /// SQLite default), builds the world through the use cases, prints how to sign in as
 /// each role, and serves.
 async fn demo() -> anyhow::Result<()> {
-    use crate::app::demo::{self, DemoContext};
+    use crate::app::demo;
     let mut settings = Settings::from_env()?;
     if !matches!(settings.database, db::DatabaseTarget::Sqlite(_)) {
         anyhow::bail!(
@@ -227,15 +227,7 @@ async fn demo() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let app = Application::build(settings).await?;
     let state = app.state();
-    let context = DemoContext {
-        db: &state.db,
-        cache: &state.cache,
-        cipher: &state.keys.cipher,
-        qr: &state.keys.qr,
-        local: &state.pos,
-        policy: &state.policy,
-    };
-    let world = demo::build(&context).await?;
+    let world = demo::build(&state.demo()).await?;
     let base = format!("http://{}:{}", bind.ip(), app.port());
     let join = |pairs: &[(String, i64)]| {
         pairs

@@ -2,6 +2,7 @@
 //! of sale's own copies, the policy, the metrics. `startup` builds it; handlers hand its
 //! parts to the use cases (`app`), which never see it whole.
 
+use crate::app::demo::DemoContext;
 use crate::app::pos::{LocalCaches, PointOfSale};
 use crate::app::Policy;
 use crate::auth::qr::QrKeys;
@@ -47,6 +48,18 @@ impl AppState {
             qr_ttl_secs: self.policy.qr_ttl_secs,
             offline_max_age_hours: self.policy.offline_max_age_hours,
             max_bill_fen: self.policy.max_bill_fen,
+        }
+    }
+
+    /// What `yongjun demo` builds its world with.
+    pub fn demo(&self) -> DemoContext<'_> {
+        DemoContext {
+            db: &self.db,
+            cache: &self.cache,
+            cipher: &self.keys.cipher,
+            qr: &self.keys.qr,
+            local: &self.pos,
+            policy: &self.policy,
         }
     }
 }

@@ -11,7 +11,7 @@ use crate::browser::Browser;
 use crate::helpers::*;
 use crate::merchants::{application, apply};
 use crate::partition::{Fault, Proxy};
-use crate::pos::{new_holder, offer, open_shop, qr, ten_percent};
+use crate::pos::{new_holder, offer, open_shop, qr, ten_percent, Shop};
 
 /// Signs in on the console's login form.
 async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
@@ -135,6 +135,13 @@ async fn a_partner_publishes_an_offer_the_office_approves() {
     assert_eq!(listed["total"], 1, "{listed}");
 }
 
+/// An open shop with one approved 10 % offer, and that offer's id.
+async fn shop_with_an_offer(app: &TestApp) -> (Shop, String) {
+    let shop = open_shop(app).await;
+    let offer: Value = offer(app, &shop, ten_percent()).await;
+    (shop, offer["id"].as_str().unwrap().to_owned())
+}
+
 /// Sets the till up with the terminal's key.
 async fn set_up_till(b: &Browser, base: &str, key: &str) {
     b.goto(&format!("{base}/till")).await;
@@ -156,9 +163,7 @@ async fn scan_and_redeem(b: &Browser, token: &str, offer: &str, bill_yuan: &str)
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_holder_shows_a_card_the_till_scans_and_redeems() {
     let app = spawn_instant_app(Backend::Sqlite).await;
-    let shop = open_shop(&app).await;
-    let offer: Value = offer(&app, &shop, ten_percent()).await;
-    let offer_id = offer["id"].as_str().unwrap().to_owned();
+    let (shop, offer_id) = shop_with_an_offer(&app).await;
     let beneficiary = register(&app, &shop.root, person(7, "440303")).await;
     let card = issue(
         &app,
@@ -203,9 +208,7 @@ async fn a_holder_shows_a_card_the_till_scans_and_redeems() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_till_verifies_offline_queues_and_uploads_on_return() {
     let app = spawn_instant_app(Backend::Sqlite).await;
-    let shop = open_shop(&app).await;
-    let offer: Value = offer(&app, &shop, ten_percent()).await;
-    let offer_id = offer["id"].as_str().unwrap().to_owned();
+    let (shop, offer_id) = shop_with_an_offer(&app).await;
     let (holder, _) = new_holder(&app, &shop.root, 8, "440303").await;
     let port: u16 = app.address.rsplit(':').next().unwrap().parse().unwrap();
     // The till reaches the server only through this proxy: cutting it cuts the network.

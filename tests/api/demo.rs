@@ -3,7 +3,7 @@
 //! run on the same database.
 
 use serde_json::json;
-use yongjun::app::demo::{self, DemoContext};
+use yongjun::app::demo;
 
 use crate::helpers::{spawn_app, Backend};
 
@@ -12,15 +12,7 @@ async fn the_demo_builds_a_living_world_and_refuses_a_second_run() {
     let app = spawn_app(Backend::Sqlite).await;
     assert_eq!(app.state.policy.public_notice_days, 7);
     let state = &app.state;
-    let context = DemoContext {
-        db: &state.db,
-        cache: &state.cache,
-        cipher: &state.keys.cipher,
-        qr: &state.keys.qr,
-        local: &state.pos,
-        policy: &state.policy,
-    };
-    let world = demo::build(&context).await.expect("the demo builds");
+    let world = demo::build(&state.demo()).await.expect("the demo builds");
 
     // About thirty merchants, in every state of admission and exit.
     assert_eq!(world.merchants, 30, "{:?}", world.merchants_by_status);
@@ -159,6 +151,6 @@ async fn the_demo_builds_a_living_world_and_refuses_a_second_run() {
     }
 
     // A second run refuses the database, which has merchants now.
-    let refused = demo::build(&context).await.unwrap_err().to_string();
+    let refused = demo::build(&state.demo()).await.unwrap_err().to_string();
     assert!(refused.contains("already has 30 merchant"), "{refused}");
 }

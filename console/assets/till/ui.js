@@ -1,5 +1,8 @@
 // Small DOM and formatting helpers shared by the till (/till) and the card (/card) pages.
 // No inline styles anywhere: classes only (the CSP forbids style attributes).
+import {
+  BENEFICIARY_CATEGORY as CATEGORY, HONOR, CARD_PRODUCT as PRODUCT, MERCHANT_CATEGORY, PERIOD,
+} from '../office/labels.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 
@@ -60,23 +63,8 @@ export function formatDate(iso) {
   return d.toLocaleDateString('zh-CN');
 }
 
-export const CATEGORY = {
-  active_duty: '现役军人', civilian_personnel: '军队文职人员', military_family: '军属',
-  veteran: '退役军人', disabled_veteran: '残疾军人', martyr_family: '烈士遗属',
-  duty_death_family: '因公牺牲军人遗属', illness_death_family: '病故军人遗属', other_entitled: '其他优抚对象',
-};
-export const HONOR = {
-  combat_hero: '战斗英雄', first_class_merit: '一等功', second_class_merit: '二等功', third_class_merit: '三等功',
-};
-export const PRODUCT = { general: '拥军优待卡', medical: '专属医疗卡', grain: '深拥粮卡', book: '书香优待卡' };
-export const MERCHANT_CATEGORY = {
-  medical: '医疗', pharmacy: '药房', finance: '金融', insurance: '保险', grain_oil: '粮油', telecom: '通信',
-  aviation: '航空', transport: '交通', fuel: '加油', books_culture: '图书文化', tourism: '旅游', dining: '餐饮',
-  lodging: '住宿', retail: '零售', elderly_care: '养老', education: '教育', legal: '法律服务', housing: '住房',
-  other: '其他',
-};
-export const PERIOD = { day: '每天', week: '每周', month: '每月', year: '每年', lifetime: '终身' };
-
+// One vocabulary for every page: the office's labels.
+export { CATEGORY, HONOR, PRODUCT, MERCHANT_CATEGORY, PERIOD };
 export const label = (map, code) => map[code] || code || '';
 
 export function offerTerms(o) {
