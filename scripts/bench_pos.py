@@ -1,17 +1,31 @@
 #!/usr/bin/env python3
 """Point-of-sale benchmark (docs/benchmarks.md). Needs a running release server with
 YONGJUN_BENCH_ROUTES=1, YONGJUN_PUBLIC_NOTICE_DAYS=0 and a long YONGJUN_QR_TTL_SECS,
-and wrk on the PATH.
+and wrk and pgbench on the PATH.
 
-    python3 scripts/bench_pos.py http://127.0.0.1:18080 ADMIN_PASSWORD [SECONDS]
+    python3 scripts/bench_pos.py http://127.0.0.1:18080 ADMIN_PASSWORD [SECONDS] [TOKENS]
 
-Sets up a merchant, an offer, a terminal and a holder through the API, then runs wrk
-(2 threads, 64 connections) against: the bare hello route, the reference route (one
-Ed25519 check + one cache round trip), verify, and redemption (each request with its own
-pre-minted token and Idempotency-Key), once for an unlimited offer and once for an offer
-with a total quota. With COLD_BASE=URL of a second process on the same database whose
-Redis refuses writes, also verify with a cold cache. Prints one Markdown row per run.
+Sets up, through the API, MERCHANTS merchants (default 4) with TERMINALS terminals each
+(default 16: 64 tills) and, at each, an unlimited 10 %-off offer and the same offer with
+a total quota; HOLDERS holders (default 256) with a card each. Then, ROUNDS times
+(default 3), runs wrk (2 threads, 64 connections) against:
+
+- the bare hello route (the framework's ceiling) and the reference route (one Ed25519
+  check + one cache GET: what no verification can avoid);
+- verify, warm cache: each request the token of another card at another till;
+- verify, cold cache, with COLD_BASE=URL of a second process on the same database whose
+  Redis keeps nothing;
+- redemption of the unlimited offers and of the limited ones: every request its own
+  pre-minted token (the cards in turn) and Idempotency-Key, at the 64 tills in turn;
+- PostgreSQL's own write benchmark, `pgbench -c 64 -j 2 -T SECONDS -M prepared -N` on
+  its own database (PGBENCH_DB, default yongjun_pgbench, initialised at scale 10 if
+  missing), as the machine's floor for a write transaction in the same run.
+
+With DATABASE_URL set to the server's database, runs VACUUM ANALYZE there (and on the
+pgbench database) before each round: autovacuum is off on the benchmark machines.
+Prints one Markdown table per round and the ratios the targets are stated in.
 """
+import concurrent.futures
 import json
 import os
 import re
@@ -22,8 +36,17 @@ import urllib.request
 
 BASE = sys.argv[1].rstrip("/")
 ADMIN_PASSWORD = sys.argv[2]
-SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 15
+SECONDS = int(sys.argv[3]) if len(sys.argv) > 3 else 10
+TOKENS = int(sys.argv[4]) if len(sys.argv) > 4 else 60000
+MERCHANTS = int(os.environ.get("MERCHANTS", "4"))
+TERMINALS = int(os.environ.get("TERMINALS", "16"))
+HOLDERS = int(os.environ.get("HOLDERS", "256"))
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+PGBENCH_DB = os.environ.get("PGBENCH_DB", "yongjun_pgbench")
+PG = ["-h", "127.0.0.1", "-U", "postgres"]
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+DEPARTMENTS = ["discipline_inspection", "civil_affairs", "human_resources", "emergency_management",
+               "market_regulation", "military"]
 
 
 def call(method, path, body=None, token=None):
@@ -45,49 +68,56 @@ def credit_code(n):
 
 
 def id_number(n):
-    first = f"44030319800101{n:03d}"
+    first = f"440303{1950 + n // 1000 % 50}01{1 + n // 50000 % 28:02d}{n % 1000:03d}"
     return first + "10X98765432"[sum(int(d) * w for d, w in zip(first, WEIGHTS)) % 11]
+
+
+def merchant(admin, n):
+    """An active merchant with its two offers and its terminals: (offer, quota offer, keys)."""
+    mid = call("POST", "/api/v1/merchant-applications", {
+        "name": f"基准商户POS{n}", "kind": "enterprise", "credit_code": credit_code(n), "legal_representative": "王",
+        "contact_name": "李", "contact_phone": "13800000000", "address": "深圳", "region_code": "440303",
+        "category": "dining", "latitude": 22.54, "longitude": 114.11, "services": "九折"})["id"]
+    for d in DEPARTMENTS:
+        call("POST", f"/api/v1/admin/merchants/{mid}/reviews", {"department": d, "verdict": "pass"}, admin)
+    call("POST", f"/api/v1/admin/merchants/{mid}/approve", {}, admin)
+    call("POST", f"/api/v1/admin/merchants/{mid}/activate",
+         {"agreement_no": f"B{n}", "agreement_start": "2026-01-01", "agreement_end": "2099-12-31"}, admin)
+    call("POST", f"/api/v1/admin/merchants/{mid}/staff", {"username": f"bench{n}", "password": "bench-password"}, admin)
+    staff = call("POST", "/api/v1/auth/login", {"username": f"bench{n}", "password": "bench-password"})["access_token"]
+    offer = call("POST", "/api/v1/merchant/offers", {"title": "九折", "kind": "percent_off", "percent_off": 10}, staff)["id"]
+    call("POST", f"/api/v1/admin/offers/{offer}/approve", {}, admin)
+    # The same discount with a total quota (八一专享, 限量) that the run never reaches:
+    # every redemption of it counts against the one offer row.
+    limited = call("POST", "/api/v1/merchant/offers", {"title": "限量九折", "kind": "percent_off", "percent_off": 10,
+                   "total_quota": 100_000_000}, staff)["id"]
+    call("POST", f"/api/v1/admin/offers/{limited}/approve", {}, admin)
+    keys = [call("POST", "/api/v1/merchant/terminals", {"name": f"till {t}"}, staff)["api_key"] for t in range(TERMINALS)]
+    return offer, limited, keys
+
+
+def holder(admin, n):
+    person = call("POST", "/api/v1/admin/beneficiaries", {"name": "张三明", "id_number": id_number(n),
+                  "category": "veteran", "region_code": "440303"}, admin)["id"]
+    card = call("POST", f"/api/v1/admin/beneficiaries/{person}/cards", {"product": "general"}, admin)
+    return call("POST", "/api/v1/holder/activate",
+                {"card_no": card["card_no"], "activation_code": card["activation_code"]})["access_token"]
 
 
 def setup():
     admin = call("POST", "/api/v1/auth/login", {"username": "admin", "password": ADMIN_PASSWORD})["access_token"]
-    n = int(subprocess.check_output(["date", "+%N"]).decode()) % 90000
-    merchant = call("POST", "/api/v1/merchant-applications", {
-        "name": f"基准商户POS{n}", "kind": "enterprise", "credit_code": credit_code(n), "legal_representative": "王",
-        "contact_name": "李", "contact_phone": "13800000000", "address": "深圳", "region_code": "440303",
-        "category": "dining", "latitude": 22.54, "longitude": 114.11, "services": "九折"})["id"]
-    for d in ["discipline_inspection", "civil_affairs", "human_resources", "emergency_management", "market_regulation", "military"]:
-        call("POST", f"/api/v1/admin/merchants/{merchant}/reviews", {"department": d, "verdict": "pass"}, admin)
-    call("POST", f"/api/v1/admin/merchants/{merchant}/approve", {}, admin)
-    call("POST", f"/api/v1/admin/merchants/{merchant}/activate",
-         {"agreement_no": "B", "agreement_start": "2026-01-01", "agreement_end": "2099-12-31"}, admin)
-    call("POST", f"/api/v1/admin/merchants/{merchant}/staff", {"username": f"bench{n}", "password": "bench-password"}, admin)
-    staff = call("POST", "/api/v1/auth/login", {"username": f"bench{n}", "password": "bench-password"})["access_token"]
-    offer = call("POST", "/api/v1/merchant/offers", {"title": "九折", "kind": "percent_off", "percent_off": 10}, staff)["id"]
-    call("POST", f"/api/v1/admin/offers/{offer}/approve", {}, admin)
-    # The same discount with a (never reached) total quota: every redemption of it takes
-    # the offer row's lock, so they queue one behind the other.
-    quota_offer = call("POST", "/api/v1/merchant/offers", {"title": "限量九折", "kind": "percent_off", "percent_off": 10,
-                       "total_quota": 10_000_000}, staff)["id"]
-    call("POST", f"/api/v1/admin/offers/{quota_offer}/approve", {}, admin)
-    terminal = call("POST", "/api/v1/merchant/terminals", {"name": "bench"}, staff)["api_key"]
-    person = call("POST", "/api/v1/admin/beneficiaries", {"name": "张三明", "id_number": id_number(n % 1000),
-                  "category": "veteran", "region_code": "440303"}, admin)["id"]
-    card = call("POST", f"/api/v1/admin/beneficiaries/{person}/cards", {"product": "general"}, admin)
-    holder = call("POST", "/api/v1/holder/activate", {"card_no": card["card_no"], "activation_code": card["activation_code"]})["access_token"]
-    return terminal, holder, offer, quota_offer
+    base = int(subprocess.check_output(["date", "+%N"]).decode()) % 80000
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        shops = list(pool.map(lambda m: merchant(admin, base + m), range(MERCHANTS)))
+        holders = list(pool.map(lambda h: holder(admin, base * 10 + h), range(HOLDERS)))
+    return shops, holders
 
 
-def wrk(name, url, lua=None, connections=64):
-    cmd = ["wrk", "-t2", f"-c{connections}", f"-d{SECONDS}s", "--latency", url]
-    if lua:
-        cmd[1:1] = ["-s", lua]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    rps = re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)
-    p50 = re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1)
-    p99 = re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1)
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    print(f"| {name} | {float(rps):,.0f} | {p50} | {p99} | {errors.group(1) if errors else 0} |", flush=True)
+def mint(holders, count):
+    """`count` fresh QR tokens, the holders' cards in turn."""
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        return list(pool.map(lambda i: call("POST", "/api/v1/holder/card/qr", {}, holders[i % len(holders)])["token"],
+                             range(count)))
 
 
 def lua_file(text):
@@ -97,40 +127,127 @@ def lua_file(text):
     return f.name
 
 
+def lua_list(name, values):
+    return f"local {name} = {{" + ",".join(f'"{v}"' for v in values) + "}\n"
+
+
+# Each wrk thread takes its own half of the tokens, so no token is sent twice; request i
+# goes to till i mod 64 (the offers are those of that till's merchant).
+LUA_REQUEST = """
+local counter = 0
+local thread_id = 0
+local threads = 0
+function setup(thread) thread:set("id", threads) threads = threads + 1 end
+function init(args) thread_id = id end
+function request()
+  counter = counter + 1
+  local i = thread_id * HALF + counter
+  -- Past the end the tokens come round again: a redemption then hears token_used (a
+  -- non-2xx answer in the table), so mint enough.
+  if i > #tokens then i = ((i - 1) % #tokens) + 1 end
+  local till = (i % #tills) + 1
+  return wrk.format("POST", PATH, {["content-type"]="application/json",
+    ["authorization"]="Bearer " .. tills[till], ["idempotency-key"]=TAG .. thread_id .. "-" .. counter}, BODY)
+end
+"""
+
+
+def script(path, tokens, tills, tag, body_lua, offers=None):
+    text = lua_list("tokens", tokens) + lua_list("tills", tills)
+    if offers:
+        text += lua_list("offers", offers)
+    return lua_file(text + LUA_REQUEST.replace("HALF", str(len(tokens) // 2)).replace("PATH", f'"{path}"')
+                    .replace("TAG", f'"{tag}-"').replace("BODY", body_lua))
+
+
+def wrk(url, lua=None):
+    cmd = ["wrk", "-t2", "-c64", f"-d{SECONDS}s", "--latency", url]
+    if lua:
+        cmd[1:1] = ["-s", lua]
+    out = subprocess.run(cmd, capture_output=True, text=True).stdout
+    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+            "p50": re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
+            "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),
+            "errors": int(errors.group(1)) if errors else 0}
+
+
+def ms(text):
+    value = float(re.match(r"[\d.]+", text).group(0))
+    return value / 1000 if text.endswith("us") else value * 1000 if text.endswith("s") and not text.endswith("ms") else value
+
+
+def pgbench():
+    if subprocess.run(["psql", *PG, "-d", PGBENCH_DB, "-Atc", "select 1 from pgbench_branches limit 1"],
+                      capture_output=True).returncode != 0:
+        subprocess.run(["createdb", *PG, PGBENCH_DB], capture_output=True)
+        subprocess.run(["pgbench", *PG, "-i", "-q", "-s", "10", PGBENCH_DB], check=True, capture_output=True)
+    out = subprocess.run(["pgbench", *PG, "-c", "64", "-j", "2", "-T", str(SECONDS), "-M", "prepared", "-N", PGBENCH_DB],
+                         capture_output=True, text=True).stdout
+    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+    latency = re.search(r"latency average = ([\d.]+) ms", out)
+    return {"rps": tps, "p50": f"{latency.group(1)}ms (mean)" if latency else "—", "p99": "—", "errors": 0}
+
+
+def vacuum():
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        subprocess.run(["psql", url, "-qc", "VACUUM ANALYZE"], check=True)
+    subprocess.run(["psql", *PG, "-d", PGBENCH_DB, "-qc", "VACUUM ANALYZE"], capture_output=True)
+
+
+def row(name, r, extra=""):
+    print(f"| {name} | {r['rps']:,.0f} | {r['p50']} | {r['p99']} | {r['errors']} | {extra} |", flush=True)
+
+
 def main():
-    terminal, holder, offer, quota_offer = setup()
-    token = call("POST", "/api/v1/holder/card/qr", {}, holder)["token"]
-    post = lambda auth: lua_file(
-        'wrk.method = "POST"\nwrk.headers["content-type"] = "application/json"\n'
-        + (f'wrk.headers["authorization"] = "Bearer {auth}"\n' if auth else "")
-        + f'wrk.body = \'{json.dumps({"token": token})}\'\n')
-    print("| route | requests/s | p50 | p99 | non-2xx |\n|---|---|---|---|---|", flush=True)
-    wrk("bare JSON hello (`GET /bench/hello`)", BASE + "/bench/hello")
-    wrk("reference: Ed25519 + one cache GET (`POST /bench/reference`)", BASE + "/bench/reference", post(None))
-    wrk("verify, warm cache (`POST /api/v1/pos/verify`)", BASE + "/api/v1/pos/verify", post(terminal))
+    shops, holders = setup()
+    tills = [key for _, _, keys in shops for key in keys]
+    till_offers = [(offer, limited) for offer, limited, keys in shops for _ in keys]
+    verify_tokens = mint(holders, len(holders))
+    verify_body = "'{\"token\":\"' .. tokens[i] .. '\"}'"
+    warm = script("/api/v1/pos/verify", verify_tokens, tills, "v", verify_body)
+    reference = script("/bench/reference", verify_tokens, tills, "r", verify_body)
     cold = os.environ.get("COLD_BASE")
-    if cold:
-        # A second process on the same database whose Redis refuses every write.
-        wrk("verify, cold cache (every snapshot from PostgreSQL)", cold.rstrip("/") + "/api/v1/pos/verify", post(terminal))
-    # Redemption: every request its own token and key, minted beforehand.
-    count = int(sys.argv[4]) if len(sys.argv) > 4 else 40000
-    for name, offer_id, tag in [("redemption, unlimited offer (`POST /api/v1/pos/redemptions`)", offer, "u"),
-                                ("redemption, offer with a total quota", quota_offer, "q")]:
-        tokens = [call("POST", "/api/v1/holder/card/qr", {}, holder)["token"] for _ in range(count)]
-        lua = lua_file(
-            "local tokens = {" + ",".join(f'"{t}"' for t in tokens) + "}\n"
-            + 'local counter = 0\nlocal thread_id = 0\nlocal threads = 0\n'
-            + 'function setup(thread) thread:set("id", threads) threads = threads + 1 end\n'
-            + 'function init(args) thread_id = id end\n'
-            + 'function request()\n'
-            + '  counter = counter + 1\n'
-            + '  local i = thread_id * ' + str(count // 2) + ' + counter\n'
-            + '  if i > #tokens then i = #tokens end\n'
-            + '  local body = \'{"token":"\' .. tokens[i] .. \'","offer_id":"' + offer_id + '","bill_fen":10000}\'\n'
-            + '  return wrk.format("POST", "/api/v1/pos/redemptions", {["content-type"]="application/json",'
-            + f'["authorization"]="Bearer {terminal}", ["idempotency-key"]="b-{tag}-" .. thread_id .. "-" .. counter}}, body)\n'
-            + "end\n")
-        wrk(name, BASE + "/api/v1/pos/redemptions", lua)
+    summary = []
+    for round_no in range(1, ROUNDS + 1):
+        vacuum()
+        print(f"\n### Round {round_no}\n\n| route | requests/s | p50 | p99 | non-2xx | ratio |\n|---|---|---|---|---|---|",
+              flush=True)
+        floor = pgbench()
+        row(f"PostgreSQL alone: `pgbench -c 64 -j 2 -T {SECONDS} -M prepared -N` (tps)", floor, "1.00 × pgbench")
+        hello = wrk(BASE + "/bench/hello")
+        row("bare JSON hello (`GET /bench/hello`)", hello)
+        ref = wrk(BASE + "/bench/reference", reference)
+        row("reference: Ed25519 + one cache GET (`POST /bench/reference`)", ref, "1.00 × reference")
+        verify = wrk(BASE + "/api/v1/pos/verify", warm)
+        row("verify, warm cache (`POST /api/v1/pos/verify`)", verify,
+            f"{verify['rps'] / ref['rps']:.1%} of reference; p99 {ms(verify['p99']) / ms(ref['p99']):.2f} × reference's")
+        cold_verify = None
+        if cold:
+            cold_verify = wrk(cold.rstrip("/") + "/api/v1/pos/verify", warm)
+            row("verify, cold cache (every snapshot from PostgreSQL)", cold_verify)
+        results = {}
+        for name, which in [("unlimited", 0), ("limited (total quota)", 1)]:
+            tokens = mint(holders, TOKENS)
+            offers = [pair[which] for pair in till_offers]
+            body = ("'{\"token\":\"' .. tokens[i] .. '\",\"offer_id\":\"' .. offers[till] .. '\",\"bill_fen\":10000}'")
+            lua = script("/api/v1/pos/redemptions", tokens, tills, f"b{round_no}{which}", body, offers)
+            results[which] = wrk(BASE + "/api/v1/pos/redemptions", lua)
+            extra = f"{results[which]['rps'] / floor['rps']:.2f} × pgbench"
+            if which == 1:
+                extra += f"; {results[1]['rps'] / results[0]['rps']:.2f} × unlimited"
+            row(f"redemption, {name} offer, 64 tills, {HOLDERS} cards", results[which], extra)
+        floor_after = pgbench()
+        row("PostgreSQL alone again, after the routes (tps)", floor_after)
+        summary.append((round_no, floor, ref, verify, cold_verify, results[0], results[1], floor_after))
+    print("\n### Ratios\n\n| round | warm verify / reference | verify p99 / reference p99 | cold verify | "
+          "unlimited / pgbench | limited / unlimited | limited / pgbench |\n|---|---|---|---|---|---|---|")
+    for round_no, floor, ref, verify, cold_verify, unlimited, limited, floor_after in summary:
+        pg = (floor["rps"] + floor_after["rps"]) / 2
+        print(f"| {round_no} | {verify['rps'] / ref['rps']:.1%} | {ms(verify['p99']) / ms(ref['p99']):.2f} | "
+              f"{cold_verify['rps'] if cold_verify else 0:,.0f}/s | {unlimited['rps'] / pg:.2f} | "
+              f"{limited['rps'] / unlimited['rps']:.2f} | {limited['rps'] / pg:.2f} |")
 
 
 if __name__ == "__main__":

@@ -73,6 +73,12 @@ pub struct Settings {
     pub bootstrap_admin_password: Option<SecretString>,
     /// `YONGJUN_DB_POOL_SIZE`: database connections per process. Default 16 (PostgreSQL), 8 (SQLite).
     pub db_pool_size: usize,
+    /// `YONGJUN_REDEEM_BATCHES`: redemption transactions this process writes at once
+    /// (group commit; concurrent redemptions beyond share them). Default 4; always 1 on
+    /// SQLite.
+    pub redeem_batches: usize,
+    /// `YONGJUN_REDEEM_BATCH_MAX`: the most redemptions one transaction writes. Default 32.
+    pub redeem_batch_max: usize,
     /// `YONGJUN_WORKERS`: HTTP worker threads. Default: number of cores.
     pub workers: usize,
     /// `YONGJUN_REQUIRED_DEPARTMENTS`: comma-separated departments whose review a merchant
@@ -215,6 +221,8 @@ impl Settings {
             bootstrap_admin_password: var("YONGJUN_BOOTSTRAP_ADMIN_PASSWORD")
                 .map(SecretString::from),
             db_pool_size: parse_var("YONGJUN_DB_POOL_SIZE", default_pool)?,
+            redeem_batches: parse_var("YONGJUN_REDEEM_BATCHES", 4)?,
+            redeem_batch_max: parse_var("YONGJUN_REDEEM_BATCH_MAX", 32)?,
             workers: parse_var(
                 "YONGJUN_WORKERS",
                 std::thread::available_parallelism().map_or(2, |n| n.get()),

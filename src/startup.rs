@@ -13,6 +13,7 @@ use secrecy::ExposeSecret;
 use utoipa::OpenApi;
 use utoipa_actix_web::AppExt;
 
+use crate::app::pos::writes::redemption_queue;
 use crate::app::pos::LocalCaches;
 use crate::app::staff::{self, Bootstrap};
 use crate::app::{stats, sweep, Policy};
@@ -235,6 +236,7 @@ async fn build_state(settings: &Settings, db: Db, cache: Cache) -> anyhow::Resul
         .iter()
         .map(|p| p.expose_secret())
         .collect();
+    let redemptions = redemption_queue(&db, settings.redeem_batches, settings.redeem_batch_max);
     Ok(AppState {
         db,
         cache,
@@ -246,6 +248,7 @@ async fn build_state(settings: &Settings, db: Db, cache: Cache) -> anyhow::Resul
             dummy_password_hash: password::hash_blocking(uuid::Uuid::new_v4().to_string()).await?,
         },
         pos: LocalCaches::new(),
+        redemptions,
         policy: policy(settings),
         metrics: Metrics::new()?,
         openapi_yaml: openapi_yaml()?,

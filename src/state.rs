@@ -3,6 +3,7 @@
 //! parts to the use cases (`app`), which never see it whole.
 
 use crate::app::demo::DemoContext;
+use crate::app::pos::writes::RedemptionQueue;
 use crate::app::pos::{LocalCaches, PointOfSale};
 use crate::app::Policy;
 use crate::auth::qr::QrKeys;
@@ -18,6 +19,8 @@ pub struct AppState {
     pub keys: Keys,
     /// This process's copies of terminal look-ups and merchant snapshots.
     pub pos: LocalCaches,
+    /// Redemptions waiting to be written together (group commit).
+    pub redemptions: RedemptionQueue,
     pub policy: Policy,
     pub metrics: Metrics,
     /// The OpenAPI document served at `/openapi.yaml`.
@@ -45,6 +48,7 @@ impl AppState {
             cache: &self.cache,
             qr: &self.keys.qr,
             local: &self.pos,
+            queue: &self.redemptions,
             qr_ttl_secs: self.policy.qr_ttl_secs,
             offline_max_age_hours: self.policy.offline_max_age_hours,
             max_bill_fen: self.policy.max_bill_fen,
@@ -59,6 +63,7 @@ impl AppState {
             cipher: &self.keys.cipher,
             qr: &self.keys.qr,
             local: &self.pos,
+            queue: &self.redemptions,
             policy: &self.policy,
         }
     }

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod inspections;
 pub mod merchants;
 pub mod offers;
+pub mod redemption_batch;
 pub mod regions;
 pub mod schema;
 pub mod staff;

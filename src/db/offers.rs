@@ -281,8 +281,15 @@ pub async fn give_back_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<()
 
 /// Completed redemptions of an offer: what `used_total` starts from when an unlimited
 /// offer (whose redemptions are not counted on its row) is given a quota.
-pub async fn completed_redemptions(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<i64> {
+/// Read through the merchant's ledger index (the ledger has no index by offer: one
+/// fewer to write on every redemption).
+pub async fn completed_redemptions(
+    conn: &mut Conn<'_>,
+    merchant: MerchantId,
+    id: OfferId,
+) -> QueryResult<i64> {
     with_conn!(conn, |c| redemptions::table
+        .filter(redemptions::merchant_id.eq(merchant))
         .filter(redemptions::offer_id.eq(id))
         .filter(redemptions::status.eq("completed"))
         .count()

@@ -29,6 +29,14 @@ pub enum Backend {
     Sqlite,
 }
 
+/// The QR signing key every process of the suite shares (PKCS#8 PEM), for a test that
+/// starts the binary as another process of the same deployment.
+pub fn test_signing_key() -> String {
+    TEST_SIGNING_KEY
+        .get_or_init(yongjun::auth::qr::generate_signing_key_pem)
+        .clone()
+}
+
 pub fn pg_base_url() -> String {
     std::env::var("YJ_TEST_DATABASE_URL")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
@@ -186,16 +194,14 @@ pub fn test_settings(
         jwt_secret: SecretString::from("test-jwt-secret-that-is-long-enough-0123456789"),
         data_key: SecretBox::new(Box::new([7u8; 32])),
         // One key for every process of the suite, as processes of one deployment share it.
-        signing_key_pem: SecretString::from(
-            TEST_SIGNING_KEY
-                .get_or_init(yongjun::auth::qr::generate_signing_key_pem)
-                .clone(),
-        ),
+        signing_key_pem: SecretString::from(test_signing_key()),
         previous_signing_key_pem: None,
         public_notice_days: options.public_notice_days.unwrap_or(7),
         qr_ttl_secs: options.qr_ttl_secs.unwrap_or(60),
         bootstrap_admin_password: Some(SecretString::from(ADMIN_PASSWORD)),
         db_pool_size: 8,
+        redeem_batches: 4,
+        redeem_batch_max: 32,
         workers: options.workers.unwrap_or(1),
         required_departments: DEFAULT_DEPARTMENTS.iter().map(|d| d.to_string()).collect(),
         staff_token_ttl_secs: 3600,

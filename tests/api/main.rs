@@ -13,6 +13,7 @@ mod console;
 mod console_flows;
 mod demo;
 mod exports;
+mod group_commit;
 mod health;
 mod hostile;
 mod lockout;

@@ -7,6 +7,7 @@ use yongjun::app::merchants::admission::{self, Agreement, Review};
 use yongjun::app::merchants::directory::{self, Application};
 use yongjun::app::offers::form::OfferRequest;
 use yongjun::app::pos::redeem::{redeem, RedeemRequest};
+use yongjun::app::pos::writes::{redemption_queue, RedemptionQueue};
 use yongjun::app::pos::{self, LocalCaches, PointOfSale};
 use yongjun::app::{beneficiaries, cards, offers, staff, Policy};
 use yongjun::auth::qr::QrKeys;
@@ -28,6 +29,7 @@ struct World {
     cipher: DataCipher,
     qr: QrKeys,
     local: LocalCaches,
+    queue: RedemptionQueue,
     admin: AdminUser,
     _guard: Option<DatabaseGuard>,
     _dir: tempfile::TempDir,
@@ -66,6 +68,7 @@ impl World {
             AdminUser::try_from_staff(StaffUser::from_row(row).unwrap()).unwrap()
         };
         World {
+            queue: redemption_queue(&db, 4, 32),
             db,
             cache,
             policy: Policy {
@@ -95,6 +98,7 @@ impl World {
             cache: &self.cache,
             qr: &self.qr,
             local: &self.local,
+            queue: &self.queue,
             qr_ttl_secs: 60,
             offline_max_age_hours: 72,
             max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,

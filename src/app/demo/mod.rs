@@ -48,6 +48,7 @@ pub struct DemoContext<'a> {
     pub cipher: &'a DataCipher,
     pub qr: &'a QrKeys,
     pub local: &'a LocalCaches,
+    pub queue: &'a crate::app::pos::writes::RedemptionQueue,
     pub policy: &'a Policy,
 }
 

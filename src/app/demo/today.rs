@@ -70,6 +70,7 @@ async fn sell(
         cache: ctx.cache,
         qr: ctx.qr,
         local: ctx.local,
+        queue: ctx.queue,
         qr_ttl_secs: ctx.policy.qr_ttl_secs,
         offline_max_age_hours: ctx.policy.offline_max_age_hours,
         max_bill_fen: ctx.policy.max_bill_fen,

@@ -245,7 +245,7 @@ pub async fn update(
     // from what was already redeemed.
     let quota_introduced = row.total_quota.is_none() && request.total_quota.is_some();
     if quota_introduced {
-        row.used_total = offers::completed_redemptions(&mut conn, row.id).await?;
+        row.used_total = offers::completed_redemptions(&mut conn, row.merchant_id, row.id).await?;
     }
     request.apply(&mut conn, &mut row).await?;
     if request.is_material() && status != OfferStatus::PendingReview {

@@ -3,8 +3,10 @@
 //! ([`redeem`]), and what a terminal needs to keep verifying offline.
 
 pub mod feed;
+pub mod group_commit;
 pub mod redeem;
 pub mod verify;
+pub mod writes;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -95,6 +97,8 @@ pub struct PointOfSale<'a> {
     pub cache: &'a Cache,
     pub qr: &'a QrKeys,
     pub local: &'a LocalCaches,
+    /// Where redemptions wait to be written together.
+    pub queue: &'a writes::RedemptionQueue,
     pub qr_ttl_secs: u32,
     /// How old an offline verification may be when its redemption arrives.
     pub offline_max_age_hours: u32,

@@ -10,6 +10,7 @@ use sha2::Digest;
 use utoipa::ToSchema;
 
 use super::verify::CardSnapshot;
+use super::writes::{refusal_answer, used_up, write_batch, Queued, Written};
 use super::{PointOfSale, Reason};
 use crate::app::identity::{Holder, MerchantStaff, Terminal};
 use crate::app::offers::OfferRules;
@@ -24,7 +25,7 @@ use crate::domain::card_no::CardNo;
 use crate::domain::china_today;
 use crate::domain::merchant::MerchantStatus;
 use crate::domain::offer::{self as rules, HolderPeriod, RedemptionStatus};
-use crate::error::{is_unique_violation, AppError, AppResult, Code};
+use crate::error::{AppError, AppResult, Code};
 
 /// A redemption asked for.
 #[derive(Debug, Clone, Deserialize, Serialize, ToSchema)]
@@ -104,12 +105,12 @@ pub struct Answer {
 
 /// A redemption that passed every check that reading can make; the writes in
 /// [`write_redemption`] may still refuse it (spent token, quota, holder limit).
-struct Prepared {
-    row: RedemptionRow,
-    card_no_masked: String,
-    holder_limit: Option<i32>,
+pub(super) struct Prepared {
+    pub(super) row: RedemptionRow,
+    pub(super) card_no_masked: String,
+    pub(super) holder_limit: Option<i32>,
     /// Whether the offer has a total quota, counted on its row.
-    counted: bool,
+    pub(super) counted: bool,
 }
 
 /// The checks of one redemption, from fresh rows (not snapshots: this is the write path).
@@ -212,6 +213,23 @@ async fn prepare_redemption(
         (Some(limit), Some(period)) => (Some(limit), period),
         _ => (None, HolderPeriod::Lifetime),
     };
+    let period_key = rules::period_key(period, now);
+    if offer
+        .total_quota
+        .is_some_and(|quota| offer.used_total >= quota)
+    {
+        // Used up: refused here rather than by the writes (a rush on a used-up offer
+        // writes nothing), with the refusal the writes would give, in their order.
+        return Err(used_up(
+            tx,
+            &offer,
+            snapshot.beneficiary_id,
+            holder_limit,
+            &period_key,
+            &claims.jti,
+        )
+        .await?);
+    }
     let row = RedemptionRow {
         id: RedemptionId::new(),
         offer_id: offer.id,
@@ -220,7 +238,7 @@ async fn prepare_redemption(
         card_id: card.id,
         beneficiary_id: snapshot.beneficiary_id,
         jti: claims.jti.clone(),
-        period_key: rules::period_key(period, now),
+        period_key,
         bill_fen: req.bill_fen,
         discount_fen: discount,
         companions,
@@ -315,40 +333,6 @@ async fn card_then(
     Ok(())
 }
 
-/// The writes of a prepared redemption; a refusal here leaves the transaction to be
-/// rolled back.
-async fn write_redemption(tx: &mut Conn<'_>, prepared: &Prepared) -> AppResult<()> {
-    let row = &prepared.row;
-    if let Some(limit) = prepared.holder_limit {
-        if !offers::take_holder_use(tx, row.offer_id, row.beneficiary_id, &row.period_key, limit)
-            .await?
-        {
-            return Err(AppError::conflict(
-                Code::HolderLimitReached,
-                "持卡人本期已用完这项优待 (the holder has used this offer up for the period)",
-            ));
-        }
-    }
-    // A spent token is caught by the unique `jti` here; no separate look-up.
-    offers::insert_redemption(tx, row).await.map_err(|e| {
-        if is_unique_violation(&e) {
-            Reason::TokenUsed.error()
-        } else {
-            AppError::from(e)
-        }
-    })?;
-    // Only offers with a quota touch the offer's row (an unlimited offer's redemptions
-    // do not queue on one lock), and last, because every redemption of the offer waits
-    // on that row's lock until the commit: the less work after it, the shorter the queue.
-    if prepared.counted && !offers::take_quota(tx, row.offer_id).await? {
-        return Err(AppError::conflict(
-            Code::QuotaExhausted,
-            "这项优待的名额已用完 (the offer's quota is used up)",
-        ));
-    }
-    Ok(())
-}
-
 /// The answer stored with a key somebody else claimed: replayed when the request is
 /// the same, refused when the key was used for another.
 async fn stored_answer(
@@ -383,6 +367,10 @@ async fn stored_answer(
 /// again (status and body) and changes nothing; a token redeems once; the offer's total
 /// quota and the holder's limit hold under any concurrency. A refusal is an answer too
 /// (stored with its key); only a failure of ours is an `Err`.
+///
+/// The checks read fresh rows on a connection of their own; the writes go to this
+/// process's [`RedemptionQueue`], which writes the redemptions of concurrent tills in
+/// one transaction (group commit) and answers each on its own.
 pub async fn redeem(
     pos: &PointOfSale<'_>,
     terminal: &Terminal,
@@ -391,73 +379,80 @@ pub async fn redeem(
 ) -> AppResult<Answer> {
     let canonical = serde_json::to_string(request).map_err(AppError::internal)?;
     let request_hash = hex::encode(sha2::Sha256::digest(canonical.as_bytes()));
-    let mut pooled = pos.db.get().await?;
-    let mut conn = pooled.conn();
-
-    // The key is claimed together with the answer it will give, in the transaction
-    // that writes the redemption: one transaction, no savepoint and no second write
-    // of the key on the usual path. A concurrent request with the same key waits on
-    // the key's unique index until this one commits or rolls back.
-    enum Attempt {
-        Redeemed(Box<Prepared>, String),
-        KeyTaken,
-    }
-    let attempt: AppResult<Attempt> = conn
-        .transaction(async |tx| {
-            let prepared = prepare_redemption(tx, pos, terminal, request).await?;
+    let prepared = {
+        let mut pooled = pos.db.get().await?;
+        prepare_redemption(&mut pooled.conn(), pos, terminal, request).await
+    };
+    let refusal = match prepared {
+        Ok(prepared) => {
             let receipt = Receipt::of(&prepared.row, prepared.card_no_masked.clone());
             let body = serde_json::to_string(&receipt).map_err(AppError::internal)?;
-            let now = prepared.row.redeemed_at;
-            if !offers::claim_key(tx, terminal.id, key, &request_hash, 201, &body, now).await? {
-                return Ok(Attempt::KeyTaken);
-            }
-            write_redemption(tx, &prepared).await?;
-            Ok(Attempt::Redeemed(Box::new(prepared), body))
-        })
-        .await;
-    match attempt {
-        Ok(Attempt::Redeemed(prepared, body)) => {
-            // Back to the pool before the cache round trips: 64 tills share 16
-            // connections, and one held through them keeps the next till waiting.
-            drop(pooled);
-            // Both on the one multiplexed cache connection at once: one wait, not two.
             let row = &prepared.row;
-            let spent_key = keys::jti(&row.jti);
-            let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
-            let (_, _) = tokio::join!(
-                after_redemption_change(pos.cache, row, prepared.counted),
-                pos.cache.set(&spent_key, "1", spent_ttl)
-            );
-            tracing::info!(redemption_id = %row.id, discount_fen = row.discount_fen, "redeemed");
-            Ok(Answer { status: 201, body })
-        }
-        Ok(Attempt::KeyTaken) => stored_answer(&mut conn, terminal.id, key, &request_hash).await,
-        // A refusal (nothing of it was written) is kept with the key, so a retry hears
-        // the same answer; if the key was claimed meanwhile, its answer wins.
-        Err(refusal) if refusal.kind.is_refusal() => {
-            let status = refusal.status();
-            let body = serde_json::to_string(&refusal.problem()).map_err(AppError::internal)?;
-            let claimed = conn
-                .transaction(async |tx| {
-                    offers::claim_key(
-                        tx,
-                        terminal.id,
-                        key,
-                        &request_hash,
-                        i32::from(status),
-                        &body,
-                        db::now(),
-                    )
-                    .await
-                })
-                .await?;
-            if claimed {
-                Ok(Answer { status, body })
-            } else {
-                stored_answer(&mut conn, terminal.id, key, &request_hash).await
+            let (id, jti, discount_fen) = (row.id, row.jti.clone(), row.discount_fen);
+            let mut stale = vec![keys::card(&row.card_id)];
+            if prepared.counted {
+                stale.push(keys::merchant(&row.merchant_id));
+            }
+            let queued = Queued {
+                prepared,
+                terminal: terminal.id,
+                key: key.to_owned(),
+                request_hash: request_hash.clone(),
+                body: body.clone(),
+            };
+            let db = pos.db.clone();
+            let written = pos
+                .queue
+                .submit(queued, move |items| write_batch(db.clone(), items))
+                .await
+                .map_err(AppError::internal)??;
+            match written {
+                Written::Redeemed => {
+                    // Both on the one multiplexed cache connection at once: one wait,
+                    // not two.
+                    let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
+                    let spent_key = keys::jti(&jti);
+                    let (_, _) = tokio::join!(
+                        invalidate(pos.cache, stale),
+                        pos.cache.set(&spent_key, "1", spent_ttl)
+                    );
+                    tracing::info!(redemption_id = %id, discount_fen, "redeemed");
+                    return Ok(Answer { status: 201, body });
+                }
+                Written::Refused(answer) => return Ok(answer),
+                Written::KeyTaken => {
+                    let mut pooled = pos.db.get().await?;
+                    return stored_answer(&mut pooled.conn(), terminal.id, key, &request_hash)
+                        .await;
+                }
             }
         }
-        Err(other) => Err(other),
+        Err(refusal) if refusal.kind.is_refusal() => refusal,
+        Err(other) => return Err(other),
+    };
+    // Refused by the checks: the refusal is kept with the key, so a retry hears the
+    // same answer; if the key was claimed before, its answer wins.
+    let answer = refusal_answer(&refusal)?;
+    let mut pooled = pos.db.get().await?;
+    let mut conn = pooled.conn();
+    let claimed = conn
+        .transaction(async |tx| {
+            offers::claim_key(
+                tx,
+                terminal.id,
+                key,
+                &request_hash,
+                i32::from(answer.status),
+                &answer.body,
+                db::now(),
+            )
+            .await
+        })
+        .await?;
+    if claimed {
+        Ok(answer)
+    } else {
+        stored_answer(&mut conn, terminal.id, key, &request_hash).await
     }
 }
 
@@ -503,9 +498,11 @@ pub async fn void(
             let voided = offers::void_redemption(tx, row.id, &reason, now)
                 .await?
                 .ok_or_else(already)?;
-            offers::give_back_quota(tx, row.offer_id).await?;
+            // The holder's use before the offer's row, in the order redemptions take
+            // them (no two transactions wait on each other in a circle).
             offers::give_back_holder_use(tx, row.offer_id, row.beneficiary_id, &row.period_key)
                 .await?;
+            offers::give_back_quota(tx, row.offer_id).await?;
             audit::record(
                 tx,
                 &actor,
