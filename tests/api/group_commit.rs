@@ -106,16 +106,12 @@ impl Child {
             .stderr(Stdio::null())
             .spawn()
             .expect("start the yongjun binary");
-        let address = format!("http://127.0.0.1:{port}");
+        // Killed by `Drop` if it does not come up.
+        let started = Child(child, format!("http://127.0.0.1:{port}"));
         for _ in 0..200 {
-            if app
-                .client
-                .get(format!("{address}/healthz"))
-                .send()
-                .await
-                .is_ok()
-            {
-                return Child(child, address);
+            let health = format!("{}/healthz", started.1);
+            if app.client.get(health).send().await.is_ok() {
+                return started;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
