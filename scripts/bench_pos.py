@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Point-of-sale benchmark (docs/benchmarks.md). Needs a running release server with
-YONGJUN_BENCH_ROUTES=1, YONGJUN_PUBLIC_NOTICE_DAYS=0 and a long YONGJUN_QR_TTL_SECS,
+YONGJUN_BENCH_ROUTES=1, YONGJUN_PUBLIC_NOTICE_DAYS=0 and YONGJUN_QR_TTL_SECS=300,
 and wrk and pgbench on the PATH.
 
     python3 scripts/bench_pos.py http://127.0.0.1:18080 ADMIN_PASSWORD [SECONDS] [TOKENS]
@@ -32,6 +32,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import urllib.error
 import urllib.request
 
 BASE = sys.argv[1].rstrip("/")
@@ -160,16 +161,63 @@ def script(path, tokens, tills, tag, body_lua, offers=None):
                     .replace("TAG", f'"{tag}-"').replace("BODY", body_lua))
 
 
+CPU_GROUPS = {"yongjun": "service", "redis-server": "Redis"}
+
+
+def cpu_seconds():
+    """CPU seconds used so far by each kind of process on the machine."""
+    used = {}
+    tick = os.sysconf("SC_CLK_TCK")
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/stat") as f:
+                stat = f.read()
+        except OSError:
+            continue
+        name = stat[stat.index("(") + 1:stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2:].split()
+        group = next((g for prefix, g in CPU_GROUPS.items() if name.startswith(prefix)), None)
+        if group:
+            used[group] = used.get(group, 0) + (int(fields[11]) + int(fields[12])) / tick
+    return used
+
+
+def busy_seconds():
+    """CPU seconds the whole machine has been busy (all cores)."""
+    with open("/proc/stat") as f:
+        fields = [int(x) for x in f.readline().split()[1:]]
+    return (sum(fields) - fields[3] - fields[4]) / os.sysconf("SC_CLK_TCK")
+
+
+def measured(run):
+    """Runs `run` and adds the cores each kind of process used meanwhile (of the 2):
+    the service and Redis from their own counters, the load generator (a child that
+    exits) from this script's children, PostgreSQL as the rest of the machine's busy
+    time (its backends for pgbench exit before they can be read)."""
+    before, busy, children, start = cpu_seconds(), busy_seconds(), os.times(), os.times().elapsed
+    result = run()
+    after, wall = cpu_seconds(), os.times().elapsed - start
+    load = sum(os.times()[2:4]) - sum(children[2:4])
+    used = {g: after.get(g, 0) - before.get(g, 0) for g in ["service", "Redis"]}
+    used["load"] = load
+    used["PostgreSQL"] = max(busy_seconds() - busy - sum(used.values()), 0)
+    result["cpu"] = ", ".join(f"{g} {used[g] / wall:.2f}" for g in ["PostgreSQL", "service", "Redis", "load"])
+    return result
+
+
 def wrk(url, lua=None):
     cmd = ["wrk", "-t2", "-c64", f"-d{SECONDS}s", "--latency", url]
     if lua:
         cmd[1:1] = ["-s", lua]
-    out = subprocess.run(cmd, capture_output=True, text=True).stdout
-    errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
-    return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
-            "p50": re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
-            "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),
-            "errors": int(errors.group(1)) if errors else 0}
+
+    def run():
+        out = subprocess.run(cmd, capture_output=True, text=True).stdout
+        errors = re.search(r"Non-2xx or 3xx responses: (\d+)", out)
+        return {"rps": float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1)),
+                "p50": re.search(r"^\s+50%\s+(\S+)", out, re.M).group(1),
+                "p99": re.search(r"^\s+99%\s+(\S+)", out, re.M).group(1),
+                "errors": int(errors.group(1)) if errors else 0}
+    return measured(run)
 
 
 def ms(text):
@@ -182,11 +230,13 @@ def pgbench():
                       capture_output=True).returncode != 0:
         subprocess.run(["createdb", *PG, PGBENCH_DB], capture_output=True)
         subprocess.run(["pgbench", *PG, "-i", "-q", "-s", "10", PGBENCH_DB], check=True, capture_output=True)
-    out = subprocess.run(["pgbench", *PG, "-c", "64", "-j", "2", "-T", str(SECONDS), "-M", "prepared", "-N", PGBENCH_DB],
-                         capture_output=True, text=True).stdout
-    tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
-    latency = re.search(r"latency average = ([\d.]+) ms", out)
-    return {"rps": tps, "p50": f"{latency.group(1)}ms (mean)" if latency else "—", "p99": "—", "errors": 0}
+    def run():
+        out = subprocess.run(["pgbench", *PG, "-c", "64", "-j", "2", "-T", str(SECONDS), "-M", "prepared", "-N",
+                              PGBENCH_DB], capture_output=True, text=True).stdout
+        tps = float(re.search(r"tps = ([\d.]+)", out).group(1))
+        latency = re.search(r"latency average = ([\d.]+) ms", out)
+        return {"rps": tps, "p50": f"{latency.group(1)}ms (mean)" if latency else "—", "p99": "—", "errors": 0}
+    return measured(run)
 
 
 def vacuum():
@@ -196,23 +246,35 @@ def vacuum():
     subprocess.run(["psql", *PG, "-d", PGBENCH_DB, "-qc", "VACUUM ANALYZE"], capture_output=True)
 
 
+def probe(url, till, body):
+    """One request as wrk will send it; says what went wrong if it is refused."""
+    req = urllib.request.Request(url, data=json.dumps(body).encode(), method="POST")
+    req.add_header("content-type", "application/json")
+    req.add_header("authorization", "Bearer " + till)
+    try:
+        urllib.request.urlopen(req).read()
+    except urllib.error.HTTPError as e:
+        print(f"<!-- {url} answers {e.code}: {e.read()[:300]!r} -->", flush=True)
+
+
 def row(name, r, extra=""):
-    print(f"| {name} | {r['rps']:,.0f} | {r['p50']} | {r['p99']} | {r['errors']} | {extra} |", flush=True)
+    print(f"| {name} | {r['rps']:,.0f} | {r['p50']} | {r['p99']} | {r['errors']} | {extra} | {r['cpu']} |", flush=True)
 
 
 def main():
     shops, holders = setup()
     tills = [key for _, _, keys in shops for key in keys]
     till_offers = [(offer, limited) for offer, limited, keys in shops for _ in keys]
-    verify_tokens = mint(holders, len(holders))
     verify_body = "'{\"token\":\"' .. tokens[i] .. '\"}'"
-    warm = script("/api/v1/pos/verify", verify_tokens, tills, "v", verify_body)
-    reference = script("/bench/reference", verify_tokens, tills, "r", verify_body)
     cold = os.environ.get("COLD_BASE")
     summary = []
     for round_no in range(1, ROUNDS + 1):
         vacuum()
-        print(f"\n### Round {round_no}\n\n| route | requests/s | p50 | p99 | non-2xx | ratio |\n|---|---|---|---|---|---|",
+        # Tokens live at most 300 s: each round mints its own.
+        verify_tokens = mint(holders, len(holders))
+        warm = script("/api/v1/pos/verify", verify_tokens, tills, "v", verify_body)
+        reference = script("/bench/reference", verify_tokens, tills, "r", verify_body)
+        print(f"\n### Round {round_no}\n\n| route | requests/s | p50 | p99 | non-2xx | ratio | cores used (of 2) |\n|---|---|---|---|---|---|---|",
               flush=True)
         floor = pgbench()
         row(f"PostgreSQL alone: `pgbench -c 64 -j 2 -T {SECONDS} -M prepared -N` (tps)", floor, "1.00 × pgbench")
@@ -225,6 +287,7 @@ def main():
             f"{verify['rps'] / ref['rps']:.1%} of reference; p99 {ms(verify['p99']) / ms(ref['p99']):.2f} × reference's")
         cold_verify = None
         if cold:
+            probe(cold.rstrip("/") + "/api/v1/pos/verify", tills[0], {"token": verify_tokens[0]})
             cold_verify = wrk(cold.rstrip("/") + "/api/v1/pos/verify", warm)
             row("verify, cold cache (every snapshot from PostgreSQL)", cold_verify)
         results = {}

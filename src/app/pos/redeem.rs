@@ -388,11 +388,7 @@ pub async fn redeem(
             let receipt = Receipt::of(&prepared.row, prepared.card_no_masked.clone());
             let body = serde_json::to_string(&receipt).map_err(AppError::internal)?;
             let row = &prepared.row;
-            let (id, jti, discount_fen) = (row.id, row.jti.clone(), row.discount_fen);
-            let mut stale = vec![keys::card(&row.card_id)];
-            if prepared.counted {
-                stale.push(keys::merchant(&row.merchant_id));
-            }
+            let (id, discount_fen) = (row.id, row.discount_fen);
             let queued = Queued {
                 prepared,
                 terminal: terminal.id,
@@ -400,22 +396,17 @@ pub async fn redeem(
                 request_hash: request_hash.clone(),
                 body: body.clone(),
             };
-            let db = pos.db.clone();
+            let (db, cache) = (pos.db.clone(), pos.cache.clone());
+            let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
             let written = pos
                 .queue
-                .submit(queued, move |items| write_batch(db.clone(), items))
+                .submit(queued, move |items| {
+                    write_batch(db.clone(), cache.clone(), spent_ttl, items)
+                })
                 .await
                 .map_err(AppError::internal)??;
             match written {
                 Written::Redeemed => {
-                    // Both on the one multiplexed cache connection at once: one wait,
-                    // not two.
-                    let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
-                    let spent_key = keys::jti(&jti);
-                    let (_, _) = tokio::join!(
-                        invalidate(pos.cache, stale),
-                        pos.cache.set(&spent_key, "1", spent_ttl)
-                    );
                     tracing::info!(redemption_id = %id, discount_fen, "redeemed");
                     return Ok(Answer { status: 201, body });
                 }
@@ -454,16 +445,6 @@ pub async fn redeem(
     } else {
         stored_answer(&mut conn, terminal.id, key, &request_hash).await
     }
-}
-
-/// After a redemption or void commits: the holder's usage changed, and the offer's
-/// count when it has a quota (`counted`; an unlimited offer's snapshot stays valid).
-async fn after_redemption_change(cache: &Cache, row: &RedemptionRow, counted: bool) {
-    let mut stale = vec![keys::card(&row.card_id)];
-    if counted {
-        stale.push(keys::merchant(&row.merchant_id));
-    }
-    invalidate(cache, stale).await;
 }
 
 /// Voids a redemption within 24 hours (a mistaken scan, a cancelled purchase): the
@@ -522,7 +503,15 @@ pub async fn void(
             Ok::<_, AppError>(voided)
         })
         .await?;
-    after_redemption_change(cache, &voided, true).await;
+    // The holder's use and the offer's count changed.
+    invalidate(
+        cache,
+        vec![
+            keys::card(&voided.card_id),
+            keys::merchant(&voided.merchant_id),
+        ],
+    )
+    .await;
     let masked = card_no_masked(&mut conn, voided.card_id).await?;
     Ok(Receipt::of(&voided, masked))
 }

@@ -2,11 +2,14 @@
 //! commit, [`GroupCommit`]): keys, holder uses, ledger rows and quotas, each with
 //! multi-row statements where they can be, and each redemption's refusal still its own.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::Duration;
 
 use super::group_commit::{Batched, GroupCommit};
 use super::redeem::{Answer, Prepared};
 use super::Reason;
+use crate::app::invalidate;
+use crate::cache::{keys, Cache};
 use crate::db::offers::{self, RedemptionRow};
 use crate::db::redemption_batch::{self as batch, KeyClaim};
 use crate::db::{self, Conn, Db, OfferId, PoolUnavailable, TerminalId};
@@ -76,7 +79,42 @@ pub(super) fn refusal_answer(refusal: &AppError) -> AppResult<Answer> {
 /// Writes a batch in one transaction; if the transaction fails as a whole (a deadlock
 /// with another writer, a lost connection), each redemption again in one of its own,
 /// so one failure is not everybody's.
-pub(super) async fn write_batch(db: Db, items: Vec<Queued>) -> Vec<AppResult<Written>> {
+/// After the commit, the cache hears of the batch at once: the tokens it spent, and the
+/// snapshots it made stale (a card's, for the holder's use of a limited offer; a
+/// merchant's, for an offer's count), each named once however many redemptions changed it.
+pub(super) async fn write_batch(
+    db: Db,
+    cache: Cache,
+    spent_ttl: Duration,
+    items: Vec<Queued>,
+) -> Vec<AppResult<Written>> {
+    let outcomes = write_batch_rows(db, &items).await;
+    let mut stale = BTreeSet::new();
+    let mut spent = Vec::new();
+    for (item, outcome) in items.iter().zip(&outcomes) {
+        if let Ok(Written::Redeemed) = outcome {
+            let row = &item.prepared.row;
+            if item.prepared.holder_limit.is_some() {
+                stale.insert(keys::card(&row.card_id));
+            }
+            if item.prepared.counted {
+                stale.insert(keys::merchant(&row.merchant_id));
+            }
+            spent.push((keys::jti(&row.jti), "1".to_owned()));
+        }
+    }
+    if !spent.is_empty() {
+        // Both on the one multiplexed cache connection at once: one wait, not two. A
+        // spent mark that is lost costs nothing but speed (the ledger refuses the token).
+        let (_, _) = tokio::join!(
+            invalidate(&cache, stale.into_iter().collect()),
+            cache.set_many(&spent, spent_ttl)
+        );
+    }
+    outcomes
+}
+
+async fn write_batch_rows(db: Db, items: &[Queued]) -> Vec<AppResult<Written>> {
     let mut pooled = match db.get().await {
         Ok(pooled) => pooled,
         Err(unavailable) => {
@@ -88,7 +126,7 @@ pub(super) async fn write_batch(db: Db, items: Vec<Queued>) -> Vec<AppResult<Wri
     };
     let mut conn = pooled.conn();
     let error = match conn
-        .transaction(async |tx| write_all(tx, &items).await)
+        .transaction(async |tx| write_all(tx, items).await)
         .await
     {
         Ok(written) => return written.into_iter().map(Ok).collect(),
@@ -97,7 +135,7 @@ pub(super) async fn write_batch(db: Db, items: Vec<Queued>) -> Vec<AppResult<Wri
     };
     tracing::warn!(%error, redemptions = items.len(), "a batch failed; writing its redemptions one by one");
     let mut outcomes = Vec::with_capacity(items.len());
-    for item in &items {
+    for item in items {
         let one = std::slice::from_ref(item);
         let written = conn.transaction(async |tx| write_all(tx, one).await).await;
         outcomes.push(written.map(|mut w| w.remove(0)));
