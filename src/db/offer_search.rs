@@ -13,7 +13,8 @@
 //! merchants' points on the unit sphere nearest first (`yj_sphere_point`, migration
 //! `offer_search`; the chord grows with the great-circle distance) and stops after the
 //! page; SQLite orders by [`yj_distance_km`], registered on each connection. The keyword
-//! is a LIKE over `offers.search_text` (title, description, merchant name), which
+//! is a LIKE over `offers.search_text` (title, description, merchant name, in lower
+//! case), which
 //! pg_trgm indexes on PostgreSQL; SQLite scans it.
 //!
 //! The statement is not kept prepared: PostgreSQL plans each call with its values, which
@@ -28,10 +29,10 @@ use diesel::sql_types::{BigInt, Date, Double, HasSqlType, Text, Timestamp};
 use diesel::QueryResult;
 use diesel_async::RunQueryDsl;
 
+pub use self::row::Hit;
 use self::row::{HitRow, HIT_COLUMNS};
 use super::ids::DbUuid;
-use super::merchants::{like_escape, MerchantRow};
-use super::offers::OfferRow;
+use super::merchants::like_escape;
 use super::{BeneficiaryId, Conn, MerchantId, OfferId};
 use crate::domain::beneficiary::{Category, Honor};
 use crate::domain::offer::{period_key, HolderPeriod};
@@ -93,21 +94,6 @@ pub enum Window {
     Counted { offset: i64, limit: i64 },
     /// `limit` rows after the cursor (from the start without one), not counted.
     After { cursor: Option<Cursor>, limit: i64 },
-}
-
-/// One listed offer.
-#[derive(Debug, Clone)]
-pub struct Hit {
-    pub offer: OfferRow,
-    pub merchant: MerchantRow,
-    /// The distance key of "near" (PostgreSQL: the chord on the unit sphere; SQLite:
-    /// kilometres); 0 without it. What a [`Cursor::Nearest`] carries.
-    pub order_key: f64,
-    /// For a holder: uses counted in the offer's current period (`None`: none yet, or
-    /// no per-holder period).
-    pub used: Option<i32>,
-    /// Rows in all, for [`Window::Counted`].
-    pub total: Option<i64>,
 }
 
 /// The chord on the unit sphere of a great-circle distance.
@@ -302,13 +288,9 @@ impl Listing<'_> {
                 .sql(" ESCAPE '\\')");
         }
         if let Some(q) = &search.q {
-            let like = if s.pg {
-                " AND offers.search_text ILIKE "
-            } else {
-                " AND offers.search_text LIKE "
-            };
-            s.sql(like)
-                .bind::<Text, _>(format!("%{}%", like_escape(q)))
+            // The column is stored in lower case (see the migration).
+            s.sql(" AND offers.search_text LIKE ")
+                .bind::<Text, _>(format!("%{}%", like_escape(&q.to_lowercase())))
                 .sql(" ESCAPE '\\'");
         }
         if let Some(near) = &search.near {
@@ -338,12 +320,21 @@ impl Listing<'_> {
         }
     }
 
-    /// The distance a key stands for: PostgreSQL's chord, SQLite's kilometres.
-    fn key_radius(&self, pg: bool, near: &Near) -> f64 {
-        if pg {
-            chord(near.radius_km)
-        } else {
-            near.radius_km
+    /// ` AND` within the circle of "near", if any.
+    fn circle<DB: ListingBackend>(&self, s: &mut Statement<DB>)
+    where
+        f64: ToSql<Double, DB>,
+    {
+        if let Some(near) = &self.search.near {
+            // The key's own unit: PostgreSQL's chord, SQLite's kilometres.
+            let radius = if s.pg {
+                chord(near.radius_km)
+            } else {
+                near.radius_km
+            };
+            s.sql(" AND ");
+            self.key(s, near);
+            s.sql(" <= ").bind::<Double, _>(radius);
         }
     }
 
@@ -417,55 +408,55 @@ impl Listing<'_> {
             Window::After { cursor, limit } => (cursor, limit + 1, None),
             Window::Counted { offset, limit } => (None, limit + 1, Some(offset)),
         };
-        match (&self.search.near, offset) {
-            (Some(near), None) if pg => {
-                // Nearest first, by cursor: the inner query walks the GiST index nearest
-                // first and stops after the page (its one sort key lets the planner use
-                // the index order; WITH TIES keeps every offer at the last distance);
-                // the outer one orders ties by id and cuts the circle (kept out of the
-                // inner query, whose row estimate decides for the index walk).
-                s.sql("SELECT ")
-                    .sql(HIT_COLUMNS)
-                    .sql(", page.order_key AS order_key, ");
-                self.used(&mut s);
-                s.sql(
-                    " AS used, CAST(NULL AS BIGINT) AS total FROM (SELECT offers.id AS offer_id, ",
-                );
+        s.sql("SELECT ").sql(HIT_COLUMNS).sql(", ");
+        match (&self.search.near, pg) {
+            (Some(_), true) => {
+                s.sql("page.order_key");
+            }
+            (Some(near), false) => self.key(&mut s, near),
+            (None, _) => {
+                s.sql("CAST(0 AS DOUBLE PRECISION)");
+            }
+        }
+        s.sql(" AS order_key, ");
+        self.used(&mut s);
+        s.sql(" AS used, ");
+        if offset.is_some() {
+            // Counted once (an uncorrelated subquery), apart from the page, which still
+            // stops after its last row.
+            s.sql("(SELECT count(*)");
+            self.from_where(&mut s);
+            self.circle(&mut s);
+            s.sql(") AS total");
+        } else {
+            s.sql("CAST(NULL AS BIGINT) AS total");
+        }
+        match &self.search.near {
+            Some(near) if pg => {
+                // Nearest first: the inner query walks the GiST index nearest first and
+                // stops after the page (its one sort key lets the planner use the index
+                // order; WITH TIES keeps every offer at the last distance); the outer one
+                // orders ties by id and cuts the circle (kept out of the inner query,
+                // whose row estimate decides for the index walk: beyond the circle come
+                // only farther rows, so the cut loses none of the page).
+                s.sql(" FROM (SELECT offers.id AS offer_id, ");
                 self.key(&mut s, near);
                 s.sql(" AS order_key");
                 self.from_where(&mut s);
                 self.after(&mut s, cursor);
                 s.sql(" ORDER BY order_key FETCH FIRST ")
-                    .bind::<BigInt, _>(limit)
+                    .bind::<BigInt, _>(limit + offset.unwrap_or(0))
                     .sql(
                         " ROWS WITH TIES) AS page JOIN offers ON offers.id = page.offer_id \
                          JOIN merchants ON merchants.id = offers.merchant_id \
                          WHERE page.order_key <= ",
                     )
                     .bind::<Double, _>(chord(near.radius_km))
-                    .sql(" ORDER BY page.order_key, offers.id LIMIT ")
-                    .bind::<BigInt, _>(limit);
+                    .sql(" ORDER BY page.order_key, offers.id");
             }
-            (near, offset) => {
-                s.sql("SELECT ").sql(HIT_COLUMNS).sql(", ");
-                match near {
-                    Some(near) => self.key(&mut s, near),
-                    None => {
-                        s.sql("CAST(0 AS DOUBLE PRECISION)");
-                    }
-                }
-                s.sql(" AS order_key, ");
-                self.used(&mut s);
-                s.sql(" AS used, ").sql(match offset {
-                    Some(_) => "count(*) OVER () AS total",
-                    None => "CAST(NULL AS BIGINT) AS total",
-                });
+            near => {
                 self.from_where(&mut s);
-                if let Some(near) = near {
-                    s.sql(" AND ");
-                    self.key(&mut s, near);
-                    s.sql(" <= ").bind::<Double, _>(self.key_radius(pg, near));
-                }
+                self.circle(&mut s);
                 self.after(&mut s, cursor);
                 match near {
                     Some(near) => {
@@ -477,11 +468,11 @@ impl Listing<'_> {
                         s.sql(" ORDER BY offers.id DESC");
                     }
                 }
-                s.sql(" LIMIT ").bind::<BigInt, _>(limit);
-                if let Some(offset) = offset {
-                    s.sql(" OFFSET ").bind::<BigInt, _>(offset);
-                }
             }
+        }
+        s.sql(" LIMIT ").bind::<BigInt, _>(limit);
+        if let Some(offset) = offset {
+            s.sql(" OFFSET ").bind::<BigInt, _>(offset);
         }
         s.finish()
     }

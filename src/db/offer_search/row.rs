@@ -4,11 +4,25 @@
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::sql_types::{BigInt, Date, Double, Integer, Nullable, Text, Timestamp};
 
-use super::Hit;
 use crate::db::ids::DbUuid;
 use crate::db::merchants::MerchantRow;
 use crate::db::offers::OfferRow;
 use crate::db::{MerchantId, OfferId};
+
+/// One listed offer.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub offer: OfferRow,
+    pub merchant: MerchantRow,
+    /// The distance key of "near" (PostgreSQL: the chord on the unit sphere; SQLite:
+    /// kilometres); 0 without it. What a `Cursor::Nearest` carries.
+    pub order_key: f64,
+    /// For a holder: uses counted in the offer's current period (`None`: none yet, or
+    /// no per-holder period).
+    pub used: Option<i32>,
+    /// Rows in all, for `Window::Counted`.
+    pub total: Option<i64>,
+}
 
 /// One row of the listing query, by name: the offer's columns (`o_`), the merchant's
 /// (`m_`), the distance key, the holder's uses and the count.
