@@ -218,7 +218,7 @@ impl Listing<'_> {
     }
 
     /// `FROM … WHERE` and every condition but the circle and the cursor.
-    fn from_where<DB: ListingBackend>(&self, s: &mut Statement<DB>)
+    fn tables_and_filters<DB: ListingBackend>(&self, s: &mut Statement<DB>)
     where
         String: ToSql<Text, DB>,
         f64: ToSql<Double, DB>,
@@ -425,7 +425,7 @@ impl Listing<'_> {
             // Counted once (an uncorrelated subquery), apart from the page, which still
             // stops after its last row.
             s.sql("(SELECT count(*)");
-            self.from_where(&mut s);
+            self.tables_and_filters(&mut s);
             self.circle(&mut s);
             s.sql(") AS total");
         } else {
@@ -442,7 +442,7 @@ impl Listing<'_> {
                 s.sql(" FROM (SELECT offers.id AS offer_id, ");
                 self.key(&mut s, near);
                 s.sql(" AS order_key");
-                self.from_where(&mut s);
+                self.tables_and_filters(&mut s);
                 self.after(&mut s, cursor);
                 s.sql(" ORDER BY order_key FETCH FIRST ")
                     .bind::<BigInt, _>(limit + offset.unwrap_or(0))
@@ -455,7 +455,7 @@ impl Listing<'_> {
                     .sql(" ORDER BY page.order_key, offers.id");
             }
             near => {
-                self.from_where(&mut s);
+                self.tables_and_filters(&mut s);
                 self.circle(&mut s);
                 self.after(&mut s, cursor);
                 match near {

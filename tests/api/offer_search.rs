@@ -150,8 +150,8 @@ async fn walk(app: &TestApp, query: &str, token: Option<&str>) -> Vec<Value> {
     all
 }
 
-fn set(ids: &[String]) -> BTreeSet<String> {
-    ids.iter().cloned().collect()
+fn set<S: AsRef<str>>(ids: &[S]) -> BTreeSet<String> {
+    ids.iter().map(|id| id.as_ref().to_owned()).collect()
 }
 
 /// Asserts two sets of ids are equal, naming what one has and the other lacks.
@@ -285,32 +285,32 @@ crate::both_backends! {
             let (app, url) = (&app, format!("/api/v1/offers?{query}"));
             async move { set(&ids(&app.get(&url, None).await.expect(200))) }
         };
-        let all = set(&[fuel_deal.clone(), online.clone(), veterans.clone(), families.clone(), today_only.clone()]);
+        let all = set(&[&fuel_deal, &online, &veterans, &families, &today_only]);
         assert_eq!(listed("").await, all);
-        assert_eq!(listed("category=fuel").await, set(&[fuel_deal.clone(), online.clone()]));
-        assert_eq!(listed("region=440000").await, set(&[fuel_deal.clone(), online.clone()]));
-        assert_eq!(listed("region=140500").await, set(&[veterans.clone(), families.clone(), today_only.clone()]));
-        assert_eq!(listed("region=440303").await, set(&[]));
-        assert_eq!(listed("kind=amount_off").await, set(&[online.clone()]));
-        assert_eq!(listed("channel=online").await, set(&[online.clone()]));
-        assert_eq!(listed("channel=in_store&category=fuel").await, set(&[fuel_deal.clone()]));
-        assert_eq!(listed("near=22.5431,114.1182&radius_km=5").await, set(&[fuel_deal.clone(), online.clone()]));
+        assert_eq!(listed("category=fuel").await, set(&[&fuel_deal, &online]));
+        assert_eq!(listed("region=440000").await, set(&[&fuel_deal, &online]));
+        assert_eq!(listed("region=140500").await, set(&[&veterans, &families, &today_only]));
+        assert_eq!(listed("region=440303").await, BTreeSet::new());
+        assert_eq!(listed("kind=amount_off").await, set(&[&online]));
+        assert_eq!(listed("channel=online").await, set(&[&online]));
+        assert_eq!(listed("channel=in_store&category=fuel").await, set(&[&fuel_deal]));
+        assert_eq!(listed("near=22.5431,114.1182&radius_km=5").await, set(&[&fuel_deal, &online]));
         assert_eq!(listed("near=22.5431,114.1182&radius_km=40").await, all);
         assert_eq!(
             listed("eligible_for=veteran").await,
-            set(&[fuel_deal.clone(), online.clone(), veterans.clone(), today_only.clone()])
+            set(&[&fuel_deal, &online, &veterans, &today_only])
         );
-        assert_eq!(listed("eligible_for=%E5%86%9B%E5%B1%9E").await, set(&[fuel_deal.clone(), online.clone(), families.clone(), today_only.clone()]), "军属");
-        assert_eq!(listed(&format!("merchant_id={inn}")).await, set(&[veterans.clone(), families.clone(), today_only.clone()]));
+        assert_eq!(listed("eligible_for=%E5%86%9B%E5%B1%9E").await, set(&[&fuel_deal, &online, &families, &today_only]), "军属");
+        assert_eq!(listed(&format!("merchant_id={inn}")).await, set(&[&veterans, &families, &today_only]));
         // The keyword: in the title, the description, the merchant's name; two
         // characters or more; % and _ are plain characters.
-        assert_eq!(listed("q=%E5%85%AB%E4%B8%80%E4%B8%93%E4%BA%AB").await, set(&[fuel_deal.clone()]), "八一专享");
-        assert_eq!(listed("q=%E5%85%85%E5%80%BC").await, set(&[online.clone()]), "充值");
-        assert_eq!(listed("q=%E7%9F%B3%E5%8C%96").await, set(&[fuel_deal.clone(), online.clone()]), "石化");
-        assert_eq!(listed("q=%E4%BD%8F%E5%AE%BF").await, set(&[veterans.clone(), families.clone()]), "住宿");
-        assert_eq!(listed("q=%E5%AE%BE%E9%A6%86&eligible_for=veteran").await, set(&[veterans.clone(), today_only.clone()]), "宾馆");
-        assert_eq!(listed("q=%25").await, set(&[]));
-        assert_eq!(listed("q=%E4%B9%9D_").await, set(&[]), "九_");
+        assert_eq!(listed("q=%E5%85%AB%E4%B8%80%E4%B8%93%E4%BA%AB").await, set(&[&fuel_deal]), "八一专享");
+        assert_eq!(listed("q=%E5%85%85%E5%80%BC").await, set(&[&online]), "充值");
+        assert_eq!(listed("q=%E7%9F%B3%E5%8C%96").await, set(&[&fuel_deal, &online]), "石化");
+        assert_eq!(listed("q=%E4%BD%8F%E5%AE%BF").await, set(&[&veterans, &families]), "住宿");
+        assert_eq!(listed("q=%E5%AE%BE%E9%A6%86&eligible_for=veteran").await, set(&[&veterans, &today_only]), "宾馆");
+        assert_eq!(listed("q=%25").await, BTreeSet::new());
+        assert_eq!(listed("q=%E4%B9%9D_").await, BTreeSet::new(), "九_");
 
         // A renamed merchant and a retitled offer are found by their new words.
         {
@@ -322,10 +322,10 @@ crate::both_backends! {
                 diesel::update(offers::table.find(fuel_uuid)).set(offers::title.eq("国庆加油优惠")).execute(c).await.unwrap();
             });
         }
-        assert_eq!(listed("q=%E5%AE%BE%E9%A6%86").await, set(&[]), "宾馆 no more");
-        assert_eq!(listed("q=%E9%B9%8F%E5%9F%8E%E6%8B%A5%E5%86%9B").await, set(&[veterans.clone(), families.clone(), today_only.clone()]), "鹏城拥军");
-        assert_eq!(listed("q=%E5%9B%BD%E5%BA%86").await, set(&[fuel_deal.clone()]), "国庆");
-        assert_eq!(listed("q=%E5%85%AB%E4%B8%80%E4%B8%93%E4%BA%AB").await, set(&[]), "八一专享 no more");
+        assert_eq!(listed("q=%E5%AE%BE%E9%A6%86").await, BTreeSet::new(), "宾馆 no more");
+        assert_eq!(listed("q=%E9%B9%8F%E5%9F%8E%E6%8B%A5%E5%86%9B").await, set(&[&veterans, &families, &today_only]), "鹏城拥军");
+        assert_eq!(listed("q=%E5%9B%BD%E5%BA%86").await, set(&[&fuel_deal]), "国庆");
+        assert_eq!(listed("q=%E5%85%AB%E4%B8%80%E4%B8%93%E4%BA%AB").await, BTreeSet::new(), "八一专享 no more");
     }
 
     async fn bad_parameters_are_refused_each_by_name(app) {
