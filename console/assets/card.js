@@ -210,7 +210,10 @@ async function refreshQr() {
 }
 
 // ---------------------------------------------------------------- offers
-let offersPage = 1;
+// The first page is counted (the total is shown); the next ones follow its cursor,
+// which costs the server only the page.
+let offersCursor = null;
+let offersMessage = '';
 let offersNear = null; // {lat, lng, merchants: Map}
 
 function offerInfo() {
@@ -227,8 +230,9 @@ function rememberOfferInfo(items) {
 async function loadOffers(more) {
   const list = $('#offers-list');
   const msg = $('#offers-msg');
-  if (!more) { offersPage = 1; clear(list); }
-  const params = new URLSearchParams({ page: String(offersPage), per_page: '20' });
+  if (!more) { offersCursor = null; clear(list); }
+  const params = new URLSearchParams({ per_page: '20' });
+  if (more && offersCursor) params.set('cursor', offersCursor);
   if (offersNear) {
     params.set('near', `${offersNear.lat.toFixed(5)},${offersNear.lng.toFixed(5)}`);
     params.set('radius_km', '10');
@@ -242,7 +246,8 @@ async function loadOffers(more) {
     throw err;
   }
   if (!r.ok) { clear(msg).append(problemNode(r.data, r.status)); return; }
-  const { items, total, page, per_page: perPage } = r.data;
+  const { items, total, has_more: hasMore, next_cursor: nextCursor } = r.data;
+  offersCursor = nextCursor;
   rememberOfferInfo(items);
   for (const o of items) {
     const m = offersNear && offersNear.merchants.get(o.merchant_id);
@@ -256,10 +261,13 @@ async function loadOffers(more) {
       h('span', { class: 'offer-left' }, remainingText(o),
         o.valid_until ? ' · 截至 ' + formatDate(o.valid_until) : '')));
   }
-  msg.textContent = total === 0
-    ? (offersNear ? '附近 10 公里内暂无可用优惠' : '暂无可用优惠')
-    : (offersNear ? `附近 10 公里内 ${total} 项可用优惠，由近及远` : `共 ${total} 项可用优惠`);
-  $('#offers-more').hidden = page * perPage >= total;
+  if (total != null) {
+    offersMessage = total === 0
+      ? (offersNear ? '附近 10 公里内暂无可用优惠' : '暂无可用优惠')
+      : (offersNear ? `附近 10 公里内 ${total} 项可用优惠，由近及远` : `共 ${total} 项可用优惠`);
+  }
+  msg.textContent = offersMessage;
+  $('#offers-more').hidden = !hasMore;
 }
 
 function setTab(near) {
@@ -303,7 +311,8 @@ async function loadRedemptions(more) {
     return;
   }
   if (!r.ok) { list.append(h('li', {}, problemNode(r.data, r.status))); return; }
-  const { items, total, page, per_page: perPage } = r.data;
+  const { items, total, has_more: hasMore, next_cursor: nextCursor } = r.data;
+  offersCursor = nextCursor;
   const info = offerInfo();
   redemptions.push(...items);
   for (const x of items) {
@@ -397,7 +406,7 @@ function start() {
   $('#qr-refresh').addEventListener('click', () => refreshQr());
   $('#near-me').addEventListener('click', onNearMe);
   $('#all-offers').addEventListener('click', () => { offersNear = null; setTab(false); loadOffers(false).catch(() => {}); });
-  $('#offers-more').addEventListener('click', () => { offersPage += 1; loadOffers(true).catch(() => {}); });
+  $('#offers-more').addEventListener('click', () => { loadOffers(true).catch(() => {}); });
   $('#redemptions-more').addEventListener('click', () => { redemptionsPage += 1; loadRedemptions(true); });
   $('#complaint-redemption').addEventListener('change', onComplaintChoice);
   $('#complaint-form').addEventListener('submit', onComplaint);

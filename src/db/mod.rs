@@ -14,6 +14,7 @@ pub mod figures;
 pub mod ids;
 pub mod inspections;
 pub mod merchants;
+pub mod offer_search;
 pub mod offers;
 pub mod redemption_batch;
 pub mod regions;
@@ -161,7 +162,7 @@ impl Db {
                 config.custom_setup = Box::new(|url| {
                     let url = url.to_owned();
                     Box::pin(async move {
-                        let mut conn = SqliteConn::establish(&url).await?;
+                        let mut conn = open_sqlite_pooled(url).await?;
                         conn.batch_execute(SQLITE_PRAGMAS)
                             .await
                             .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
@@ -345,6 +346,20 @@ pub async fn revert_all_migrations(target: &DatabaseTarget) -> anyhow::Result<us
     })
     .await
     .context("migration task panicked")?
+}
+
+/// A pooled SQLite connection with the SQL functions the queries need
+/// ([`offer_search::register_sqlite_functions`]).
+async fn open_sqlite_pooled(url: String) -> diesel::ConnectionResult<SqliteConn> {
+    let conn = tokio::task::spawn_blocking(move || {
+        let mut conn = diesel::SqliteConnection::establish(&url)?;
+        offer_search::register_sqlite_functions(&mut conn)
+            .map_err(diesel::ConnectionError::CouldntSetupConfiguration)?;
+        Ok::<_, diesel::ConnectionError>(conn)
+    })
+    .await
+    .map_err(|e| diesel::ConnectionError::BadConnection(e.to_string()))??;
+    Ok(SqliteConn::new(conn))
 }
 
 fn open_sqlite_sync(path: &std::path::Path) -> anyhow::Result<diesel::SqliteConnection> {

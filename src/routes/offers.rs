@@ -11,9 +11,9 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::{AdminUser, Holder, MerchantStaff};
+use crate::app::offers;
 use crate::app::offers::form::OfferRequest;
-use crate::app::offers::listing::{self, Listing, OfferQuery};
-use crate::app::{offers, Page};
+use crate::app::offers::listing::{self, OfferPage, OfferQuery};
 use crate::db::{MerchantId, OfferId};
 use crate::domain::offer::{OfferAction, OfferStatus};
 use crate::error::AppResult;
@@ -225,20 +225,51 @@ pub struct OfferListing {
     pub remaining_for_holder: Option<Option<i64>>,
 }
 
-fn paged(listed: (Vec<Listing>, i64), page: Page) -> Paged<OfferListing> {
-    Paged::of(page, listed, |l| OfferListing {
-        offer: OfferView::from(&l.offer),
-        merchant_name: l.merchant.name,
-        merchant_category: l.merchant.category,
-        merchant_region_code: l.merchant.region_code,
-        distance_km: l.distance_km,
-        remaining_for_holder: l.remaining_for_holder,
-    })
+/// One page of offers: counted (`total`, `page`) when asked by `page`, or not when
+/// asked by `cursor`; `next_cursor` continues either way.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct OfferListingPage {
+    pub items: Vec<OfferListing>,
+    /// Offers matching in all; null for a page asked by `cursor`.
+    pub total: Option<i64>,
+    /// The page number; null for a page asked by `cursor`.
+    pub page: Option<u32>,
+    pub per_page: u32,
+    /// Whether offers follow this page.
+    pub has_more: bool,
+    /// Pass as `cursor` for the next page; null on the last page.
+    pub next_cursor: Option<String>,
 }
 
-/// Active offers of active merchants, for anyone.
+impl From<OfferPage> for OfferListingPage {
+    fn from(page: OfferPage) -> OfferListingPage {
+        OfferListingPage {
+            items: page
+                .items
+                .into_iter()
+                .map(|l| OfferListing {
+                    offer: OfferView::from(&l.offer),
+                    merchant_name: l.merchant.name,
+                    merchant_category: l.merchant.category,
+                    merchant_region_code: l.merchant.region_code,
+                    distance_km: l.distance_km,
+                    remaining_for_holder: l.remaining_for_holder,
+                })
+                .collect(),
+            total: page.total,
+            page: page.page,
+            per_page: page.per_page,
+            has_more: page.has_more,
+            next_cursor: page.next_cursor,
+        }
+    }
+}
+
+/// Active offers of active merchants that can be used now, for anyone: newest first, or
+/// nearest merchant first with `near`. Ask by `cursor` (empty, then each `next_cursor`)
+/// for pages that are not counted, by `page` for counted ones.
 #[utoipa::path(tag = "offers", params(OfferQuery), responses(
-    (status = 200, body = Paged<OfferListing>, example = json!({"items": [
+    (status = 200, body = OfferListingPage, example = json!({"items": [
         {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
             "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,
             "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": [], "min_honor": null,
@@ -254,16 +285,18 @@ fn paged(listed: (Vec<Listing>, i64), page: Page) -> Paged<OfferListing> {
             "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
             "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
             "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303", "distance_km": 2.051}],
-        "total": 2, "page": 1, "per_page": 20}))))]
+        "total": null, "page": null, "per_page": 2, "has_more": true, "next_cursor": "bjowLjAwMDIwMTYzOjAxOTNhOGY3LTRlNWYtN2E2Yi04YzdkLThlOWYwYTFiMmMwMg"})),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed`: every bad parameter named")))]
 #[get("/offers")]
-pub async fn public_list(state: State, query: Query<OfferQuery>) -> Reply<Paged<OfferListing>> {
-    let (listed, page) = listing::public_offers(&state.db, &query).await?;
-    Ok(web::Json(paged(listed, page)))
+pub async fn public_list(state: State, query: Query<OfferQuery>) -> Reply<OfferListingPage> {
+    let page = listing::public_offers(&state.db, &query).await?;
+    Ok(web::Json(page.into()))
 }
 
-/// The offers this holder may use now, with the uses left for them.
+/// The offers this holder may use now (their category, honours and card product), with
+/// the uses left for them; ordered and paged as `GET /offers`.
 #[utoipa::path(tag = "holder", params(OfferQuery), security(("holder" = [])), responses(
-    (status = 200, body = Paged<OfferListing>, example = json!({"items": [
+    (status = 200, body = OfferListingPage, example = json!({"items": [
         {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
             "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,
             "amount_off_fen": null, "price_fen": null, "gift": null, "eligible_categories": [], "min_honor": null,
@@ -279,14 +312,15 @@ pub async fn public_list(state: State, query: Query<OfferQuery>) -> Reply<Paged<
             "total_quota": 1000, "used_total": 37, "remaining_total": 963, "per_holder_limit": 4, "per_holder_period": "month",
             "channel": "in_store", "card_products": [], "status": "active", "status_reason": null,
             "merchant_name": "深圳市罗湖区拥军饭店", "merchant_category": "dining", "merchant_region_code": "440303", "remaining_for_holder": 3}],
-        "total": 2, "page": 1, "per_page": 20})),
-    (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`")))]
+        "total": 2, "page": 1, "per_page": 20, "has_more": false, "next_cursor": null})),
+    (status = 401, body = crate::error::Problem, description = "`unauthenticated`, `token_revoked`"),
+    (status = 422, body = crate::error::Problem, description = "`validation_failed`: every bad parameter named")))]
 #[get("/holder/offers")]
 pub async fn holder_list(
     state: State,
     holder: Holder,
     query: Query<OfferQuery>,
-) -> Reply<Paged<OfferListing>> {
-    let (listed, page) = listing::holder_offers(&state.db, &holder, &query).await?;
-    Ok(web::Json(paged(listed, page)))
+) -> Reply<OfferListingPage> {
+    let page = listing::holder_offers(&state.db, &holder, &query).await?;
+    Ok(web::Json(page.into()))
 }
