@@ -10,7 +10,8 @@ use sha2::Digest;
 use utoipa::ToSchema;
 
 use super::verify::CardSnapshot;
-use super::writes::{refusal_answer, used_up, write_batch, Queued, Written};
+pub use super::writes::Answer;
+use super::writes::{refusal_answer, used_up, write_batch, Prepared, Queued, Written};
 use super::{PointOfSale, Reason};
 use crate::app::identity::{Holder, MerchantStaff, Terminal};
 use crate::app::offers::OfferRules;
@@ -93,24 +94,6 @@ impl Receipt {
             verified_offline_at: row.verified_offline_at.map(|at| at.and_utc()),
         }
     }
-}
-
-/// The answer of a redemption request: its status and JSON body (a [`Receipt`] or a
-/// problem), as first given for its `Idempotency-Key`.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Answer {
-    pub status: u16,
-    pub body: String,
-}
-
-/// A redemption that passed every check that reading can make; the writes in
-/// [`write_redemption`] may still refuse it (spent token, quota, holder limit).
-pub(super) struct Prepared {
-    pub(super) row: RedemptionRow,
-    pub(super) card_no_masked: String,
-    pub(super) holder_limit: Option<i32>,
-    /// Whether the offer has a total quota, counted on its row.
-    pub(super) counted: bool,
 }
 
 /// The checks of one redemption, from fresh rows (not snapshots: this is the write path).

@@ -6,7 +6,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use super::group_commit::{Batched, GroupCommit};
-use super::redeem::{Answer, Prepared};
 use super::Reason;
 use crate::app::invalidate;
 use crate::cache::{keys, Cache};
@@ -14,6 +13,24 @@ use crate::db::offers::{self, RedemptionRow};
 use crate::db::redemption_batch::{self as batch, KeyClaim};
 use crate::db::{self, Conn, Db, OfferId, PoolUnavailable, TerminalId};
 use crate::error::{AppError, AppResult, Code};
+
+/// The answer of a redemption request: its status and JSON body (a `Receipt` or a
+/// problem), as first given for its `Idempotency-Key`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Answer {
+    pub status: u16,
+    pub body: String,
+}
+
+/// A redemption that passed every check that reading can make; the writes in
+/// [`write_redemption`] may still refuse it (spent token, quota, holder limit).
+pub(super) struct Prepared {
+    pub(super) row: RedemptionRow,
+    pub(super) card_no_masked: String,
+    pub(super) holder_limit: Option<i32>,
+    /// Whether the offer has a total quota, counted on its row.
+    pub(super) counted: bool,
+}
 
 /// A prepared redemption on its way to a batch, with the key it claims and the answer
 /// it gives when written.
