@@ -13,7 +13,7 @@ done
 start() { # name binary port db
   DATABASE_URL=postgres://postgres@127.0.0.1/$4 REDIS_URL=redis://127.0.0.1:6379 \
   YONGJUN_CACHE_PREFIX="bench$1:" YONGJUN_LOG=error YONGJUN_BIND=127.0.0.1:$3 YONGJUN_BENCH_ROUTES=1 \
-  YONGJUN_PUBLIC_NOTICE_DAYS=0 YONGJUN_QR_TTL_SECS=3600 YONGJUN_DATA_DIR=/tmp/benchdata_$1 \
+  YONGJUN_PUBLIC_NOTICE_DAYS=0 YONGJUN_QR_TTL_SECS=300 YONGJUN_DATA_DIR=/tmp/benchdata_$1 \
   YONGJUN_BOOTSTRAP_ADMIN_PASSWORD=bench-admin-password $2 serve > /tmp/bench_$1.log 2>&1 &
   echo $!
 }
