@@ -235,23 +235,9 @@ pub async fn list_offers(
     })
 }
 
-/// Active offers of the given merchants.
-pub async fn active_offers_of(
-    conn: &mut Conn<'_>,
-    merchants: &[MerchantId],
-) -> QueryResult<Vec<OfferRow>> {
-    with_conn!(conn, |c| offers::table
-        .filter(offers::merchant_id.eq_any(merchants))
-        .filter(offers::status.eq("active"))
-        .order((offers::created_at.asc(), offers::id.asc()))
-        .select(OfferRow::as_select())
-        .load(c)
-        .await)
-}
-
-/// Takes one from the offer's total quota; `false` when it is exhausted. Only for
-/// offers with a quota: the conditional update locks the offer's row until the commit,
-/// so every redemption of the offer queues behind the one before it.
+/// Takes one from the offer's total quota; `false` when it is exhausted. The
+/// conditional update locks the offer's row until the commit. (A batch of redemptions
+/// takes its units at once: `redemption_batch::take_quota`.)
 pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<bool> {
     let changed = with_conn!(conn, |c| diesel::update(
         offers::table.filter(offers::id.eq(id)).filter(
@@ -501,7 +487,6 @@ pub async fn list_redemptions(
 
 // ---------- idempotency ----------
 
-/// Claims an idempotency key; `false` when it already exists (then read it).
 /// Claims an idempotency key with the answer it gives; `false` when the key was
 /// claimed already (on PostgreSQL after waiting for that claim's transaction to end).
 pub async fn claim_key(

@@ -181,24 +181,6 @@ pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId, wanted: i64) -> QueryR
     Ok(taken)
 }
 
-/// Gives back `n` units of an offer's total quota (redemptions refused after taking
-/// them).
-pub async fn give_back_quota(conn: &mut Conn<'_>, id: OfferId, n: i64) -> QueryResult<()> {
-    if n <= 0 {
-        return Ok(());
-    }
-    with_conn!(conn, |c| diesel::update(
-        offers::table
-            .filter(offers::id.eq(id))
-            .filter(offers::total_quota.is_not_null())
-            .filter(offers::used_total.ge(n))
-    )
-    .set(offers::used_total.eq(offers::used_total - n))
-    .execute(c)
-    .await)?;
-    Ok(())
-}
-
 /// Removes ledger rows written in this transaction for redemptions refused after
 /// (their offer's quota ran out in the same batch).
 pub async fn delete_redemptions(conn: &mut Conn<'_>, ids: &[RedemptionId]) -> QueryResult<()> {
