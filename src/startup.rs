@@ -39,8 +39,8 @@ pub struct Application {
 #[derive(OpenApi)]
 #[openapi(
     info(
-        title = "Yongjun (拥军) API",
-        description = "Partner-merchant discount network for military personnel, their families, \
+        title = "Yongjun API",
+        description = "Yongjun (拥军): partner-merchant discount network for military personnel, their families, \
             veterans and other entitled beneficiaries. Errors are RFC 9457 problem+json with a \
             stable `code` (schema `ErrorCode` lists them all).",
         version = "1.0.0"
@@ -179,6 +179,7 @@ impl Application {
         let server = HttpServer::new(move || {
             let (app, _) = register(
                 App::new()
+                    .wrap(from_fn(http::caching::conditional))
                     .wrap(from_fn(http::guard::guard))
                     .wrap(actix_web::middleware::Condition::new(
                         !cors_origins.is_empty(),

@@ -5,13 +5,19 @@
 //! `invalid_json`, 408 `request_timeout`, 413 `payload_too_large` and 422
 //! `validation_failed`; one with query parameters 422; one with path parameters 404
 //! `not_found` and 422 (a control character); and every one of the API 503
-//! `service_unavailable`. A handler documents only the codes particular to it. The query
+//! `service_unavailable`. An operation that names no caller declares `security: []` (it is
+//! public, and says so). A handler documents only the codes particular to it. The query
 //! parameters every list shares (`page`, `per_page`, `near`, `radius_km`, `region`) get the
-//! bounds the server checks.
+//! bounds the server checks. The reads of `http::caching::CACHED_READS` document their
+//! `ETag`, `Cache-Control` and 304. Component schemas no operation refers to are dropped.
 
-use utoipa::openapi::path::{Operation, Parameter, ParameterIn};
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, Parameter, ParameterBuilder, ParameterIn};
+use utoipa::openapi::schema::{ObjectBuilder, Type};
 use utoipa::openapi::security::SecurityRequirement;
-use utoipa::openapi::{ContentBuilder, OpenApi, Ref, RefOr, Response, ResponseBuilder, Schema};
+use utoipa::openapi::{
+    ContentBuilder, OpenApi, Ref, RefOr, Required, Response, ResponseBuilder, Schema,
+};
 use utoipa::Number;
 
 const PROBLEM: &str = "application/problem+json";
@@ -33,10 +39,89 @@ pub fn complete(spec: &mut OpenApi) {
         {
             complete_operation(operation, api);
         }
+        let cached = super::caching::CACHED_READS
+            .iter()
+            .find(|(template, _)| template == path);
+        if let (Some((_, cache_control)), Some(get)) = (cached, item.get.as_mut()) {
+            document_caching(get, cache_control);
+        }
+    }
+    drop_unused_schemas(spec);
+}
+
+/// Drops the component schemas nothing refers to: utoipa registers the item type of a
+/// generic page (`Paged<T>`) that it writes inline, and a client generator would make a
+/// type of it that no operation uses.
+fn drop_unused_schemas(spec: &mut OpenApi) {
+    loop {
+        let Ok(text) = serde_json::to_string(&*spec) else {
+            return;
+        };
+        let Some(components) = spec.components.as_mut() else {
+            return;
+        };
+        let unused: Vec<String> = components
+            .schemas
+            .keys()
+            .filter(|name| !text.contains(&format!("\"#/components/schemas/{name}\"")))
+            .cloned()
+            .collect();
+        if unused.is_empty() {
+            return;
+        }
+        for name in unused {
+            components.schemas.remove(&name);
+        }
     }
 }
 
+/// A read a phone repeats (`http::caching`): its `ETag` and `Cache-Control`, and the 304
+/// it answers to an `If-None-Match` naming the tag.
+fn document_caching(operation: &mut Operation, cache_control: &str) {
+    let text = || ObjectBuilder::new().schema_type(Type::String).build();
+    operation.parameters.get_or_insert_with(Vec::new).push(
+        ParameterBuilder::new()
+            .name("If-None-Match")
+            .parameter_in(ParameterIn::Header)
+            .required(Required::False)
+            .description(Some(
+                "The `ETag` of an answer kept: the same answer now is a 304 without a body",
+            ))
+            .schema(Some(text()))
+            .build(),
+    );
+    let responses = &mut operation.responses.responses;
+    if let Some(RefOr::T(ok)) = responses.get_mut("200") {
+        ok.headers.insert(
+            "ETag".to_owned(),
+            HeaderBuilder::new()
+                .schema(text())
+                .description(Some(
+                    "Strong tag of the body (`-gzip` appended when the body is gzip-compressed)",
+                ))
+                .build(),
+        );
+        ok.headers.insert(
+            "Cache-Control".to_owned(),
+            HeaderBuilder::new()
+                .schema(text())
+                .description(Some(format!("`{cache_control}`")))
+                .build(),
+        );
+    }
+    responses.insert(
+        "304".to_owned(),
+        RefOr::T(
+            ResponseBuilder::new()
+                .description("Not Modified: `If-None-Match` names the current `ETag`")
+                .build(),
+        ),
+    );
+}
+
 fn complete_operation(operation: &mut Operation, api: bool) {
+    // A public operation says so (`security: []`) rather than leaving it unsaid.
+    operation.security.get_or_insert_with(Vec::new);
     for parameter in operation.parameters.iter_mut().flatten() {
         if parameter.parameter_in == ParameterIn::Query {
             constrain_query(parameter);

@@ -1,9 +1,10 @@
 //! The HTTP edge shared by every resource: JSON and query extraction with problem
 //! answers ([`json`]), who the client is ([`client`]), the rendering of errors
 //! ([`problem`]), the request middleware ([`observe`]; [`guard`]: control characters in
-//! paths and queries, slow bodies), paging, and the views several resources answer with
+//! paths and queries, slow bodies; [`caching`]: `ETag`s, `304`s and gzip), paging, and the views several resources answer with
 //! ([`views`]).
 
+pub mod caching;
 pub mod client;
 pub mod contract;
 pub mod guard;

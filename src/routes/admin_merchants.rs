@@ -41,7 +41,7 @@ pub struct AdminMerchantQuery {
 
 /// Merchants in the caller's region subtree, newest first. `flagged=true` lists those
 /// flagged for exit review (退出复核), each with its `exit_review` reason.
-#[utoipa::path(tag = "admission", params(AdminMerchantQuery), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "list_merchant_records", tag = "admission", params(AdminMerchantQuery), security(("staff" = [])), responses(
     (status = 200, body = Paged<MerchantSummary>, example = json!({"items": [
         {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b02", "name": "深圳市罗湖区拥军便民超市", "kind": "individual_business",
             "credit_code": "92440303MA5H8R2L4K", "category": "retail", "region_code": "440303", "status": "public_notice",
@@ -85,7 +85,7 @@ pub async fn list_merchants(
 }
 
 /// The full record: reviews, objections and the history of every change.
-#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "get_merchant_record", tag = "admission", params(("id" = MerchantId, Path)), security(("staff" = [])), responses(
     (status = 200, body = MerchantDetail),
     (status = 404, body = crate::error::Problem, description = "`merchant_not_found` (also outside your region)")))]
 #[get("/admin/merchants/{id}")]

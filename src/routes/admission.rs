@@ -79,7 +79,7 @@ pub struct ApproveRequest {
 
 /// Approves a merchant into public notice (社会公示) for YONGJUN_PUBLIC_NOTICE_DAYS;
 /// refused unless every required department's latest verdict is `pass`.
-#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ApproveRequest,
+#[utoipa::path(operation_id = "approve_merchant", tag = "admission", params(("id" = MerchantId, Path)), request_body = ApproveRequest,
     security(("staff" = [])), responses(
     (status = 200, body = MerchantDetail),
     (status = 409, body = crate::error::Problem, description = "`reviews_incomplete` (with `missing_departments` and `failed_departments`), `invalid_transition`")))]
@@ -126,7 +126,7 @@ async fn decide(
 macro_rules! reason_route {
     ($fn_name:ident, $path:literal, $action:expr, $doc:literal, $name:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ReasonRequest,
+        #[utoipa::path(operation_id = $name, tag = "admission", params(("id" = MerchantId, Path)), request_body = ReasonRequest,
             security(("staff" = [])), responses(
             (status = 200, body = MerchantDetail),
             (status = 404, body = crate::error::Problem, description = "`merchant_not_found`"),
@@ -260,7 +260,7 @@ impl ActivateRequest {
 /// Activates a merchant after its public notice (or renews an expired one) with the
 /// signed agreement; a first activation assigns the badge number
 /// `YJ-{region_code}-{year}-{seq:05}`, sequential per region and year.
-#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
+#[utoipa::path(operation_id = "activate_merchant", tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
     security(("staff" = [])), responses(
     (status = 200, body = MerchantDetail),
     (status = 409, body = crate::error::Problem, description = "`notice_period_running` (with `notice_ends_at`), `objections_open`, `invalid_transition`")))]
@@ -288,7 +288,7 @@ pub async fn activate(
 /// Renews the agreement (续签) of an active or expired merchant: the new number and
 /// end date (the start defaults to today); an expired merchant is active again. Audited
 /// as `merchant.renew`.
-#[utoipa::path(tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
+#[utoipa::path(operation_id = "renew_merchant", tag = "admission", params(("id" = MerchantId, Path)), request_body = ActivateRequest,
     security(("staff" = [])), responses(
     (status = 200, body = MerchantDetail),
     (status = 403, body = crate::error::Problem, description = "`forbidden`"),

@@ -64,7 +64,7 @@ impl From<&BeneficiaryRow> for BeneficiaryView {
 
 /// Registers a beneficiary. The ID number is validated by its check character, stored
 /// encrypted with a keyed hash for look-up, and never shown again unmasked.
-#[utoipa::path(tag = "beneficiaries", request_body = CreateBeneficiaryRequest, security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "create_beneficiary", tag = "beneficiaries", request_body = CreateBeneficiaryRequest, security(("staff" = [])), responses(
     (status = 201, body = BeneficiaryView),
     (status = 403, body = crate::error::Problem, description = "`forbidden`, `region_out_of_scope`"),
     (status = 409, body = crate::error::Problem, description = "`duplicate_beneficiary`: this ID number is registered")))]
@@ -94,7 +94,7 @@ pub struct BeneficiaryQuery {
 }
 
 /// Beneficiaries in the caller's region subtree.
-#[utoipa::path(tag = "beneficiaries", params(BeneficiaryQuery), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "list_beneficiaries", tag = "beneficiaries", params(BeneficiaryQuery), security(("staff" = [])), responses(
     (status = 200, body = Paged<BeneficiaryView>, example = json!({"items": [
         {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e72", "name": "王丽华", "id_number_masked": "4403**********3526",
             "phone_masked": "139****8826", "category": "military_family", "honors": [], "region_code": "440303",
@@ -135,7 +135,7 @@ pub async fn list(
 }
 
 /// One beneficiary; 404 outside the caller's region.
-#[utoipa::path(tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "get_beneficiary", tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), security(("staff" = [])), responses(
     (status = 200, body = BeneficiaryView),
     (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`")))]
 #[get("/admin/beneficiaries/{id}")]
@@ -228,7 +228,7 @@ impl UpdateBeneficiaryRequest {
 
 /// Changes a beneficiary. The ID number cannot change. The cards' cached snapshots are
 /// dropped after the commit, so the counter sees the change at once.
-#[utoipa::path(tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), request_body = UpdateBeneficiaryRequest,
+#[utoipa::path(operation_id = "update_beneficiary", tag = "beneficiaries", params(("id" = BeneficiaryId, Path)), request_body = UpdateBeneficiaryRequest,
     security(("staff" = [])), responses(
     (status = 200, body = BeneficiaryView),
     (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`")))]
@@ -278,7 +278,7 @@ pub struct ImportUpload {
 
 /// Imports beneficiaries from a CSV or XLSX file. Rows match existing people by ID
 /// number; importing the same file twice changes nothing the second time.
-#[utoipa::path(tag = "beneficiaries", params(ImportQuery),
+#[utoipa::path(operation_id = "import_beneficiaries", tag = "beneficiaries", params(ImportQuery),
     request_body(content = ImportUpload, content_type = "multipart/form-data",
         example = json!({"file": "(binary) 罗湖区优抚对象名录.xlsx", "mode": "partial"})),
     security(("staff" = [])), responses(

@@ -43,7 +43,7 @@ impl From<ProductRow> for ProductView {
 }
 
 /// The card products (卡种): general, medical, grain, book, and any added.
-#[utoipa::path(tag = "cards", params(PageQuery), security(("staff" = [])),
+#[utoipa::path(operation_id = "list_card_products", tag = "cards", params(PageQuery), security(("staff" = [])),
     responses((status = 200, body = Paged<ProductView>, example = json!({"items": [
         {"code": "general", "name": "拥军优待卡", "description": "通用优待", "default_valid_years": 5},
         {"code": "book", "name": "书香优待卡", "description": "书店、文化场馆优待", "default_valid_years": 5}],
@@ -73,7 +73,7 @@ pub struct CreateProductRequest {
 }
 
 /// Adds a card product (super administrators: products are national configuration).
-#[utoipa::path(tag = "cards", request_body = CreateProductRequest, security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "create_card_product", tag = "cards", request_body = CreateProductRequest, security(("staff" = [])), responses(
     (status = 201, body = ProductView),
     (status = 409, body = crate::error::Problem, description = "`product_exists`")))]
 #[post("/admin/card-products")]
@@ -193,7 +193,7 @@ pub struct IssueCardRequest {
 }
 
 /// Issues a card of a product to a beneficiary: one live card per beneficiary and product.
-#[utoipa::path(tag = "cards", params(("id" = BeneficiaryId, Path)), request_body = IssueCardRequest,
+#[utoipa::path(operation_id = "issue_card", tag = "cards", params(("id" = BeneficiaryId, Path)), request_body = IssueCardRequest,
     security(("staff" = [])), responses(
     (status = 201, body = IssuedCardView),
     (status = 404, body = crate::error::Problem, description = "`beneficiary_not_found`"),
@@ -231,7 +231,7 @@ pub struct CardQuery {
 }
 
 /// Cards of beneficiaries in the caller's region.
-#[utoipa::path(tag = "cards", params(CardQuery), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "list_cards", tag = "cards", params(CardQuery), security(("staff" = [])), responses(
     (status = 200, body = Paged<CardView>, example = json!({"items": [
         {"id": "0193a8f3-5e6f-7a8b-9c0d-1e2f3a4b5c02", "card_no": "8860987654321090",
             "beneficiary_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "product": "general", "status": "active",
@@ -268,7 +268,7 @@ pub async fn list(
 }
 
 /// One card.
-#[utoipa::path(tag = "cards", params(("id" = CardId, Path)), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "get_card", tag = "cards", params(("id" = CardId, Path)), security(("staff" = [])), responses(
     (status = 200, body = CardView),
     (status = 404, body = crate::error::Problem, description = "`card_not_found`")))]
 #[get("/admin/cards/{id}")]
@@ -300,9 +300,9 @@ async fn act(
 }
 
 macro_rules! card_route {
-    ($fn_name:ident, $path:literal, $action:expr, $doc:literal) => {
+    ($fn_name:ident, $operation_id:literal, $path:literal, $action:expr, $doc:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
+        #[utoipa::path(operation_id = $operation_id, tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
             security(("staff" = [])), responses(
             (status = 200, body = CardView),
             (status = 404, body = crate::error::Problem, description = "`card_not_found`"),
@@ -323,18 +323,21 @@ macro_rules! card_route {
 
 card_route!(
     suspend,
+    "suspend_card",
     "/admin/cards/{id}/suspend",
     CardAction::Suspend,
     "Suspends a card: verification refuses it, and its holder's tokens stop working at once."
 );
 card_route!(
     reinstate,
+    "reinstate_card",
     "/admin/cards/{id}/reinstate",
     CardAction::Reinstate,
     "Reinstates a suspended card."
 );
 card_route!(
     revoke,
+    "revoke_card",
     "/admin/cards/{id}/revoke",
     CardAction::Revoke,
     "Revokes a card for good."
@@ -342,7 +345,7 @@ card_route!(
 
 /// Reissues a card (lost phone, damaged card): the old card is revoked and a new card
 /// with a new number and activation code replaces it.
-#[utoipa::path(tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
+#[utoipa::path(operation_id = "reissue_card", tag = "cards", params(("id" = CardId, Path)), request_body = ReasonRequest,
     security(("staff" = [])), responses(
     (status = 201, body = IssuedCardView),
     (status = 404, body = crate::error::Problem, description = "`card_not_found`"),

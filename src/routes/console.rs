@@ -1,6 +1,7 @@
 //! The web console: the pages under `console/` compiled into the binary (in a debug
 //! build read from the folder, so a page can be changed without a rebuild). `/` is the
-//! office and partner console, `/till` the cashier's page, `/card` the holder's;
+//! office and partner console, `/till` the cashier's page, `/card` the holder's, `/docs`
+//! the API reference for app developers (Swagger UI, vendored in `console/assets/docs/`);
 //! `/assets/…` the scripts and styles they load. Every file carries an `ETag` of its
 //! content (a repeated request answers 304); pages use the public API only.
 
@@ -9,6 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use rust_embed::RustEmbed;
 
 use crate::error::{AppError, AppResult, Code};
+use crate::http::caching;
 
 #[derive(RustEmbed)]
 #[folder = "console/"]
@@ -19,6 +21,7 @@ pub fn routes(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
     cfg.route("/", web::get().to(office))
         .route("/till", web::get().to(till))
         .route("/card", web::get().to(card))
+        .route("/docs", web::get().to(docs))
         .route("/assets/{path:.*}", web::get().to(asset));
 }
 
@@ -32,6 +35,10 @@ async fn till(request: HttpRequest) -> AppResult<HttpResponse> {
 
 async fn card(request: HttpRequest) -> AppResult<HttpResponse> {
     serve(&request, "card.html")
+}
+
+async fn docs(request: HttpRequest) -> AppResult<HttpResponse> {
+    serve(&request, "docs.html")
 }
 
 async fn asset(request: HttpRequest, path: web::Path<String>) -> AppResult<HttpResponse> {
@@ -49,21 +56,9 @@ async fn asset(request: HttpRequest, path: web::Path<String>) -> AppResult<HttpR
 fn serve(request: &HttpRequest, path: &str) -> AppResult<HttpResponse> {
     let file =
         Assets::get(path).ok_or_else(|| AppError::not_found(Code::NotFound, "no such file"))?;
-    let hash = file.metadata.sha256_hash();
-    let tag = EntityTag::new_strong(
-        hash[..12]
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect::<String>(),
-    );
-    let fresh = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| {
-            v.split(',')
-                .any(|t| t.trim() == tag.to_string() || t.trim() == "*")
-        });
+    let hash = hex::encode(&file.metadata.sha256_hash()[..12]);
+    let fresh = caching::is_fresh(request.headers().get(header::IF_NONE_MATCH), &hash);
+    let tag = EntityTag::new_strong(hash);
     let mut response = if fresh {
         HttpResponse::NotModified()
     } else {

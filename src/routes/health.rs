@@ -78,7 +78,7 @@ pub async fn metrics(state: State) -> HttpResponse {
 
 /// This API's contract.
 #[utoipa::path(tag = "operations", responses((status = 200, content_type = "application/yaml", body = serde_json::Value,
-    example = "openapi: 3.1.0\ninfo:\n  title: Yongjun (拥军) API\n  version: 1.0.0\npaths:\n  /healthz:\n    get:\n      tags:\n      - operations\n      operationId: healthz\n")))]
+    example = "openapi: 3.1.0\ninfo:\n  title: Yongjun API\n  version: 1.0.0\npaths:\n  /healthz:\n    get:\n      tags:\n      - operations\n      operationId: healthz\n")))]
 #[get("/openapi.yaml")]
 pub async fn openapi_yaml(state: State) -> HttpResponse {
     HttpResponse::Ok()

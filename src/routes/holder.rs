@@ -44,7 +44,7 @@ impl From<TokenPair> for HolderTokensView {
 /// refuse that card from there for 15 minutes (policy `activation`), twenty from one
 /// address (any cards) every card from it (`activation-address`); the holder on
 /// another address is not affected.
-#[utoipa::path(tag = "holder", request_body = ActivateRequest, responses(
+#[utoipa::path(operation_id = "activate_card", tag = "holder", request_body = ActivateRequest, responses(
     (status = 200, body = HolderTokensView),
     (status = 401, body = crate::error::Problem, description = "`invalid_activation`: wrong or used pair"),
     (status = 409, body = crate::error::Problem, description = "`card_not_active` (with `card_status`)"),
@@ -80,7 +80,7 @@ pub struct RefreshRequest {
 /// New tokens for an active card (for example after a suspension is lifted). Twenty
 /// invalid refresh tokens from one client address in 15 minutes refuse every refresh
 /// from there until the window passes (policy `token-refresh`).
-#[utoipa::path(tag = "holder", request_body = RefreshRequest, responses(
+#[utoipa::path(operation_id = "refresh_holder_token", tag = "holder", request_body = RefreshRequest, responses(
     (status = 200, body = HolderTokensView),
     (status = 401, body = crate::error::Problem, description = "`invalid_refresh_token`, `token_revoked` (card not active)"),
     (status = 429, body = crate::error::Problem, description = "`too_many_attempts`: policy `token-refresh` (invalid tokens from one address)", headers(

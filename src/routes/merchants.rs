@@ -158,7 +158,7 @@ pub struct ApplicationCreated {
 }
 
 /// Applies to join the directory. Anyone may apply; each bad field is listed.
-#[utoipa::path(tag = "directory", request_body = ApplicationRequest, responses(
+#[utoipa::path(operation_id = "apply_for_admission", tag = "directory", request_body = ApplicationRequest, responses(
     (status = 201, body = ApplicationCreated),
     (status = 409, body = crate::error::Problem, description = "`duplicate_credit_code`: a live merchant holds this credit code")))]
 #[post("/merchant-applications")]
@@ -173,18 +173,18 @@ pub async fn apply(state: State, body: Json<ApplicationRequest>) -> AppResult<Ht
 }
 
 /// The public directory (社会拥军名录): active partners only.
-#[utoipa::path(tag = "directory", params(DirectoryQuery), responses(
+#[utoipa::path(operation_id = "list_merchants", tag = "directory", params(DirectoryQuery), responses(
     (status = 200, body = Paged<PublicMerchant>, example = json!({"items": [
         {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "name": "深圳市罗湖区拥军大药房", "kind": "enterprise",
             "category": "pharmacy", "region_code": "440303", "address": "深圳市罗湖区人民南路1号", "latitude": 22.5431,
             "longitude": 114.1182, "services": "现役军人、退役军人购药九折", "measures": "设拥军优先窗口",
             "commitments": "明码标价，优先服务", "emergency_capabilities": ["medical", "supplies"],
-            "badge_no": "YJ-440303-2026-00001", "distance_km": 1.284},
+            "emergency_commitment": "急时战时无偿提供常用药品", "badge_no": "YJ-440303-2026-00001", "distance_km": 1.284},
         {"id": "0193a8f6-3d4e-7f5a-8b6c-7d8e9f0a1b04", "name": "深圳市罗湖区拥军饭店", "kind": "enterprise",
             "category": "dining", "region_code": "440303", "address": "深圳市罗湖区东门中路1011号", "latitude": 22.5480,
             "longitude": 114.1236, "services": "军人及家属就餐立减", "measures": "设军人优先座位",
             "commitments": "不降低菜品分量与质量", "emergency_capabilities": ["supplies"],
-            "badge_no": "YJ-440303-2026-00003", "distance_km": 2.051}],
+            "emergency_commitment": "", "badge_no": "YJ-440303-2026-00003", "distance_km": 2.051}],
         "total": 2, "page": 1, "per_page": 20}))))]
 #[get("/merchants")]
 pub async fn directory(state: State, query: Query<DirectoryQuery>) -> Reply<Paged<PublicMerchant>> {

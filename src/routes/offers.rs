@@ -24,7 +24,7 @@ use crate::validate::Fields;
 // ---------- merchant staff ----------
 
 /// Creates an offer of the caller's merchant; it waits for the office's approval.
-#[utoipa::path(tag = "offers", request_body = OfferRequest, security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "create_offer", tag = "offers", request_body = OfferRequest, security(("staff" = [])), responses(
     (status = 201, body = OfferView),
     (status = 403, body = crate::error::Problem, description = "`forbidden`: not merchant staff")))]
 #[post("/merchant/offers")]
@@ -39,7 +39,7 @@ pub async fn create(
 }
 
 /// The caller's merchant's offers, every status, oldest first.
-#[utoipa::path(tag = "offers", params(PageQuery), security(("staff" = [])),
+#[utoipa::path(operation_id = "list_own_offers", tag = "offers", params(PageQuery), security(("staff" = [])),
     responses((status = 200, body = Paged<OfferView>, example = json!({"items": [
         {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70",
             "title": "八一专享：就餐八折", "description": "现役军人及家属凭卡就餐八折", "kind": "percent_off", "percent_off": 20,
@@ -86,7 +86,7 @@ pub struct QueuedOffer {
 
 /// The office's queue: offers of merchants in the caller's region, oldest first, of one
 /// status (default `pending_review`, those waiting for approval).
-#[utoipa::path(tag = "offers", params(QueueQuery), security(("staff" = [])), responses(
+#[utoipa::path(operation_id = "list_offers_to_review", tag = "offers", params(QueueQuery), security(("staff" = [])), responses(
     (status = 200, body = Paged<QueuedOffer>, example = json!({"items": [
         {"id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70",
             "title": "八一专享：就餐八折", "description": "现役军人及家属凭卡就餐八折", "kind": "percent_off", "percent_off": 20,
@@ -122,7 +122,7 @@ pub async fn office_queue(
 
 /// Changes an offer. A material change (terms, eligibility, dates, quotas) to an active
 /// or paused offer sends it back to review; title and description do not.
-#[utoipa::path(tag = "offers", params(("id" = OfferId, Path)), request_body = OfferRequest, security(("staff" = [])),
+#[utoipa::path(operation_id = "update_offer", tag = "offers", params(("id" = OfferId, Path)), request_body = OfferRequest, security(("staff" = [])),
     responses(
     (status = 200, body = OfferView),
     (status = 404, body = crate::error::Problem, description = "`offer_not_found`"),
@@ -142,9 +142,9 @@ pub async fn update(
 /// An offer's lifecycle action by `$caller` (merchant staff or an office), with the use
 /// case `$act` that checks the caller may act on the offer.
 macro_rules! offer_action {
-    ($fn_name:ident, $path:literal, $action:expr, $doc:literal, $caller:ty, $act:path, $not_found:literal) => {
+    ($fn_name:ident, $operation_id:literal, $path:literal, $action:expr, $doc:literal, $caller:ty, $act:path, $not_found:literal) => {
         #[doc = $doc]
-        #[utoipa::path(tag = "offers", params(("id" = OfferId, Path)), request_body = ReasonRequest,
+        #[utoipa::path(operation_id = $operation_id, tag = "offers", params(("id" = OfferId, Path)), request_body = ReasonRequest,
             security(("staff" = [])), responses(
             (status = 200, body = OfferView),
             (status = 404, body = crate::error::Problem, description = $not_found),
@@ -165,6 +165,7 @@ macro_rules! offer_action {
 
 offer_action!(
     pause,
+    "pause_offer",
     "/merchant/offers/{id}/pause",
     OfferAction::Pause,
     "Pauses an active offer.",
@@ -174,6 +175,7 @@ offer_action!(
 );
 offer_action!(
     resume,
+    "resume_offer",
     "/merchant/offers/{id}/resume",
     OfferAction::Resume,
     "Resumes a paused offer.",
@@ -183,6 +185,7 @@ offer_action!(
 );
 offer_action!(
     end,
+    "end_offer",
     "/merchant/offers/{id}/end",
     OfferAction::End,
     "Ends an offer for good.",
@@ -192,6 +195,7 @@ offer_action!(
 );
 offer_action!(
     approve,
+    "approve_offer",
     "/admin/offers/{id}/approve",
     OfferAction::Approve,
     "Approves an offer (an administrator of the merchant's region).",
@@ -201,6 +205,7 @@ offer_action!(
 );
 offer_action!(
     reject,
+    "reject_offer",
     "/admin/offers/{id}/reject",
     OfferAction::Reject,
     "Rejects an offer under review.",
@@ -268,7 +273,7 @@ impl From<OfferPage> for OfferListingPage {
 /// Active offers of active merchants that can be used now, for anyone: newest first, or
 /// nearest merchant first with `near`. Ask by `cursor` (empty, then each `next_cursor`)
 /// for pages that are not counted, by `page` for counted ones.
-#[utoipa::path(tag = "offers", params(OfferQuery), responses(
+#[utoipa::path(operation_id = "list_offers", tag = "offers", params(OfferQuery), responses(
     (status = 200, body = OfferListingPage, example = json!({"items": [
         {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
             "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,
@@ -295,7 +300,7 @@ pub async fn public_list(state: State, query: Query<OfferQuery>) -> Reply<OfferL
 
 /// The offers this holder may use now (their category, honours and card product), with
 /// the uses left for them; ordered and paged as `GET /offers`.
-#[utoipa::path(tag = "holder", params(OfferQuery), security(("holder" = [])), responses(
+#[utoipa::path(operation_id = "list_holder_offers", tag = "holder", params(OfferQuery), security(("holder" = [])), responses(
     (status = 200, body = OfferListingPage, example = json!({"items": [
         {"id": "0193a8f7-4e5f-7a6b-8c7d-8e9f0a1b2c01", "merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e6f",
             "title": "拥军购药九折", "description": "凭优待卡购买非处方药品九折", "kind": "percent_off", "percent_off": 10,

@@ -104,7 +104,7 @@ impl From<Outcome> for Verification {
 }
 
 /// Verifies a scanned card at this terminal's merchant. Spends nothing.
-#[utoipa::path(tag = "pos", request_body = VerifyRequest, security(("terminal" = [])), responses(
+#[utoipa::path(operation_id = "verify_qr", tag = "pos", request_body = VerifyRequest, security(("terminal" = [])), responses(
     (status = 200, body = Verification, description = "`valid` with the holder and usable offers, or a `reason` and a message for the cashier",
         examples(
             ("valid" = (summary = "the card may be used here", value = json!({"valid": true,
@@ -135,7 +135,7 @@ pub async fn verify(
 /// body answers the first answer again (status and body) and changes nothing; a token
 /// redeems once; the offer's total quota and the holder's limit hold under any
 /// concurrency.
-#[utoipa::path(tag = "pos", request_body = RedeemRequest, security(("terminal" = [])),
+#[utoipa::path(operation_id = "redeem_offer", tag = "pos", request_body = RedeemRequest, security(("terminal" = [])),
     params(("Idempotency-Key" = String, Header, description = "unique per intended redemption; retries reuse it")),
     responses(
     (status = 201, body = Receipt),
@@ -177,7 +177,7 @@ pub async fn redeem(
 
 /// Voids a redemption within 24 hours (a mistaken scan, a cancelled purchase): the
 /// quota and the holder's use are given back.
-#[utoipa::path(tag = "pos", params(("id" = RedemptionId, Path)), request_body = ReasonRequest, security(("staff" = [])),
+#[utoipa::path(operation_id = "void_redemption", tag = "pos", params(("id" = RedemptionId, Path)), request_body = ReasonRequest, security(("staff" = [])),
     responses(
     (status = 200, body = Receipt),
     (status = 404, body = crate::error::Problem, description = "`redemption_not_found`"),
@@ -294,7 +294,7 @@ pub struct Revocations {
 /// verifying offline with the JWKS and refuse them. Paged by `next_cursor`. The body is
 /// signed: the header `Yongjun-Signature` is a detached JWS (RFC 7515 appendix F,
 /// EdDSA) of the exact body bytes under a key of `/.well-known/jwks.json`.
-#[utoipa::path(tag = "pos", params(RevocationQuery), security(("terminal" = [])), responses(
+#[utoipa::path(operation_id = "list_revocations", tag = "pos", params(RevocationQuery), security(("terminal" = [])), responses(
     (status = 200, body = Revocations, headers(("Yongjun-Signature" = String,
         description = "Detached JWS of the body: `BASE64URL(header)..BASE64URL(signature)`"))),
     (status = 403, body = crate::error::Problem, description = "`merchant_inactive`"),

@@ -186,10 +186,65 @@ fn every_error_answer_is_documented_as_problem_json() {
                     wrong.push(format!("{method} {path} {status}"));
                 }
             }
-            if operation.get("security").is_some() && operation["responses"].get("401").is_none() {
+            let secured = operation["security"]
+                .as_array()
+                .is_some_and(|s| !s.is_empty());
+            if secured && operation["responses"].get("401").is_none() {
                 wrong.push(format!("{method} {path}: no 401"));
             }
         }
     }
     assert!(wrong.is_empty(), "{wrong:?}");
+}
+
+#[test]
+fn every_operation_has_a_unique_id_and_declares_its_security() {
+    let spec = serde_json::to_value(yongjun::startup::openapi()).unwrap();
+    let title = spec["info"]["title"].as_str().unwrap();
+    // Client generators name their package after the title.
+    assert!(title.is_ascii(), "info.title {title:?} is not ASCII");
+    let mut seen = std::collections::BTreeMap::new();
+    let mut wrong = Vec::new();
+    let mut public = Vec::new();
+    for (path, operations) in spec["paths"].as_object().unwrap() {
+        for (method, operation) in operations.as_object().unwrap() {
+            let at = format!("{method} {path}");
+            match operation["operationId"].as_str() {
+                Some(id) => {
+                    if let Some(before) = seen.insert(id.to_owned(), at.clone()) {
+                        wrong.push(format!("{at}: operationId {id} is also {before}'s"));
+                    }
+                }
+                None => wrong.push(format!("{at}: no operationId")),
+            }
+            match operation["security"].as_array() {
+                None => wrong.push(format!("{at}: no security declared")),
+                Some(requirements) if requirements.is_empty() => public.push(at),
+                Some(_) => {}
+            }
+        }
+    }
+    assert!(wrong.is_empty(), "{wrong:#?}");
+    // The public operations are the ones a caller without any token may use.
+    for expected in [
+        "post /api/v1/auth/login",
+        "get /api/v1/offers",
+        "get /healthz",
+        "post /api/v1/holder/activate",
+    ] {
+        assert!(
+            public.iter().any(|p| p == expected),
+            "{expected} is not public: {public:?}"
+        );
+    }
+    for secured in [
+        "post /api/v1/pos/redemptions",
+        "get /api/v1/holder/offers",
+        "get /api/v1/admin/cards",
+    ] {
+        assert!(
+            !public.iter().any(|p| p == secured),
+            "{secured} declares no security"
+        );
+    }
 }
