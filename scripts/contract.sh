@@ -7,6 +7,10 @@
 #   ./scripts/contract.sh                 # both backends (needs PostgreSQL and Redis: scripts/services.sh)
 #   CONTRACT_BACKENDS=sqlite ./scripts/contract.sh
 #   CONTRACT_EXAMPLES=50 ./scripts/contract.sh   # more cases per operation (default 12)
+#   CONTRACT_BACKENDS=sqlite CONTRACT_SCHEMATHESIS=0 ./scripts/contract.sh   # the linters and the typed client only
+#
+# Before schemathesis, on the first backend: the linters app developers run and the
+# typed TypeScript client's test of the holder's flow (scripts/contract/clients.sh).
 #
 # schemathesis is installed, pinned, into target/contract-venv on first use (PyPI).
 # Each run starts its own server on its own port from target/debug/yongjun and stops it;
@@ -35,6 +39,9 @@ if ! "$VENV/bin/st" --version 2>/dev/null | grep -q "$SCHEMATHESIS_VERSION"; the
   "$PYTHON" -m venv "$VENV"
   "$VENV/bin/pip" install -q "schemathesis==$SCHEMATHESIS_VERSION"
 fi
+# shellcheck source=scripts/contract/clients.sh
+source scripts/contract/clients.sh
+install_client_tools
 cargo build -q --bin yongjun
 mkdir -p "$OUT"
 
@@ -100,6 +107,12 @@ for backend in $BACKENDS; do
   creds=$(python3 scripts/contract/seed.py "$BASE" "$ADMIN_PASSWORD")
   eval "$creds"
   export SEED_MERCHANT SEED_OFFER SEED_CARD SEED_BENEFICIARY SEED_USER
+  # The app developers' tools, once, on the first backend (scripts/contract/clients.sh).
+  if [ -z "${CLIENTS_CHECKED:-}" ]; then
+    CLIENTS_CHECKED=1
+    if check_clients "$BASE"; then PASSED=$((PASSED + 1)); else FAILED+=("$backend/clients"); fi
+  fi
+  if [ "${CONTRACT_SCHEMATHESIS:-1}" = 0 ]; then stop_server; continue; fi
   # The till and the holder first: the office's cases may suspend the card or the partner.
   run_schemathesis "$backend" terminal '^/api/v1/pos/' "$TERMINAL"
   run_schemathesis "$backend" holder '^/api/v1/holder/' "$HOLDER"
