@@ -14,6 +14,10 @@ CLIENTS_NODE=target/clients-node
 CLIENTS_OUT=target/clients
 
 install_client_tools() {
+  if ! command -v npm >/dev/null; then
+    echo "== installing nodejs and npm (apt-get; node 20 or later is needed)"
+    apt-get install -y -qq nodejs npm >/dev/null
+  fi
   if ! "$LINT_VENV/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $SPEC_VALIDATOR_VERSION$"; then
     echo "== installing openapi-spec-validator $SPEC_VALIDATOR_VERSION into $LINT_VENV"
     rm -rf "$LINT_VENV"

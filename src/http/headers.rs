@@ -49,10 +49,12 @@ pub fn cors(origins: &[String]) -> actix_cors::Cors {
             header::AUTHORIZATION,
             header::CONTENT_TYPE,
             header::ACCEPT,
+            header::IF_NONE_MATCH,
             HeaderName::from_static("idempotency-key"),
             HeaderName::from_static("x-request-id"),
         ])
         .expose_headers([
+            header::ETAG,
             header::RETRY_AFTER,
             HeaderName::from_static("x-request-id"),
             HeaderName::from_static("yongjun-signature"),

@@ -121,6 +121,25 @@ async fn configured_origins_and_only_they_may_call_from_a_browser() {
         header(&answer, "access-control-allow-origin"),
         "https://app.example.gov.cn"
     );
+    // An app on that origin may read the ETag, and send it back in If-None-Match.
+    assert!(header(&answer, "access-control-expose-headers")
+        .split(',')
+        .any(|h| h.trim().eq_ignore_ascii_case("etag")));
+    assert!(!header(&answer, "vary").is_empty());
+    let conditional = app
+        .client
+        .request(reqwest::Method::OPTIONS, app.url("/api/v1/offers"))
+        .header("origin", "https://app.example.gov.cn")
+        .header("access-control-request-method", "GET")
+        .header("access-control-request-headers", "if-none-match")
+        .send()
+        .await
+        .unwrap();
+    assert!(
+        conditional.status().is_success(),
+        "{}",
+        conditional.status()
+    );
     let stranger = get(
         &app,
         "/api/v1/regions",
