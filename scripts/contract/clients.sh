@@ -18,7 +18,9 @@ install_client_tools() {
     echo "== installing nodejs and npm (apt-get; node 20 or later is needed)"
     apt-get install -y -qq nodejs npm >/dev/null
   fi
-  if ! "$LINT_VENV/bin/pip" show openapi-spec-validator 2>/dev/null | grep -q "^Version: $SPEC_VALIDATOR_VERSION$"; then
+  local installed
+  installed=$("$LINT_VENV/bin/pip" show openapi-spec-validator 2>/dev/null || true)
+  if ! grep -q "^Version: $SPEC_VALIDATOR_VERSION$" <<<"$installed"; then
     echo "== installing openapi-spec-validator $SPEC_VALIDATOR_VERSION into $LINT_VENV"
     rm -rf "$LINT_VENV"
     "$PYTHON" -m venv "$LINT_VENV"
