@@ -14,7 +14,9 @@ use crate::app::permissions::Operation;
 use crate::app::{Clock, Listed, Page};
 use crate::db::audit::{self, AuditEntry};
 use crate::db::merchants::{self, MerchantRow};
-use crate::db::needs::{self, NeedFilter, NeedId, NeedRow, ResourceFilter, ResourceId, ResourceRow};
+use crate::db::needs::{
+    self, NeedFilter, NeedId, NeedRow, ResourceFilter, ResourceId, ResourceRow,
+};
 use crate::db::{self, regions, Conn, Db, MerchantId};
 use crate::domain::needs::{
     need_transition, suggestion_rank, NeedCategory, NeedStatus, ResourceMode, Urgency,
@@ -195,7 +197,10 @@ async fn records(conn: &mut Conn<'_>, rows: Vec<ResourceRow>) -> AppResult<Vec<R
     Ok(rows
         .into_iter()
         .map(|resource| ResourceRecord {
-            merchant_name: names.get(&resource.merchant_id).cloned().unwrap_or_default(),
+            merchant_name: names
+                .get(&resource.merchant_id)
+                .cloned()
+                .unwrap_or_default(),
             resource,
         })
         .collect())
@@ -277,10 +282,8 @@ pub async fn set_need_status(
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let need = scoped_need(&mut conn, caller, id).await?;
-    conn.transaction(async |tx| {
-        move_need(tx, caller, &need, to, reason.as_deref()).await
-    })
-    .await
+    conn.transaction(async |tx| move_need(tx, caller, &need, to, reason.as_deref()).await)
+        .await
 }
 
 fn invalid_change(error: impl std::fmt::Display) -> AppError {

@@ -19,8 +19,7 @@ use crate::db::needs::{
 };
 use crate::db::{self, merchants, staff, Conn, Db, MerchantId};
 use crate::domain::needs::{
-    is_overdue, need_status_for_task, need_transition, task_transition, TaskDirection,
-    TaskStatus,
+    is_overdue, need_status_for_task, need_transition, task_transition, TaskDirection, TaskStatus,
 };
 use crate::domain::RegionCode;
 use crate::error::{AppError, AppResult, Code};
@@ -67,7 +66,13 @@ fn records(rows: Vec<TaskRow>, today: NaiveDate) -> AppResult<Vec<TaskRecord>> {
     rows.into_iter().map(|t| TaskRecord::of(t, today)).collect()
 }
 
-fn event(task: TaskId, kind: &str, body: &str, attachments: &[String], author: &str) -> TaskEventRow {
+fn event(
+    task: TaskId,
+    kind: &str,
+    body: &str,
+    attachments: &[String],
+    author: &str,
+) -> TaskEventRow {
     TaskEventRow {
         id: TaskEventId::new(),
         task_id: task,
@@ -373,7 +378,9 @@ pub async fn set_task_status(
         to: to.as_str(),
         reason,
         evidence,
-        started_at: task.started_at.or((to == TaskStatus::InProgress).then_some(now)),
+        started_at: task
+            .started_at
+            .or((to == TaskStatus::InProgress).then_some(now)),
         at: now,
     };
     let moved = conn

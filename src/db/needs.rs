@@ -461,10 +461,7 @@ pub async fn events(conn: &mut Conn<'_>, task: TaskId) -> QueryResult<Vec<TaskEv
 }
 
 /// The events of many tasks, oldest first.
-pub async fn events_of(
-    conn: &mut Conn<'_>,
-    tasks_: &[TaskId],
-) -> QueryResult<Vec<TaskEventRow>> {
+pub async fn events_of(conn: &mut Conn<'_>, tasks_: &[TaskId]) -> QueryResult<Vec<TaskEventRow>> {
     with_conn!(conn, |c| task_events::table
         .filter(task_events::task_id.eq_any(tasks_))
         .order((task_events::created_at.asc(), task_events::id.asc()))

@@ -171,7 +171,10 @@ pub struct InvalidStatusChange {
 /// A need's lifecycle: `open` → `matched` → `in_progress` → `done`, and `closed` (with a
 /// reason) from any status not final. Steps may be skipped forwards (a need met at once
 /// goes from `open` to `done`), never back.
-pub fn need_transition(from: NeedStatus, to: NeedStatus) -> Result<NeedStatus, InvalidStatusChange> {
+pub fn need_transition(
+    from: NeedStatus,
+    to: NeedStatus,
+) -> Result<NeedStatus, InvalidStatusChange> {
     use NeedStatus as S;
     let rank = |s: NeedStatus| match s {
         S::Open => 0,
@@ -190,7 +193,10 @@ pub fn need_transition(from: NeedStatus, to: NeedStatus) -> Result<NeedStatus, I
 
 /// A task's lifecycle: `open` → `in_progress` → `done`; `closed` (with a reason) from
 /// either status not final. Completion (`done`) needs evidence, which the caller checks.
-pub fn task_transition(from: TaskStatus, to: TaskStatus) -> Result<TaskStatus, InvalidStatusChange> {
+pub fn task_transition(
+    from: TaskStatus,
+    to: TaskStatus,
+) -> Result<TaskStatus, InvalidStatusChange> {
     use TaskStatus as S;
     match (from, to) {
         (S::Open, S::InProgress) | (S::Open | S::InProgress, S::Done | S::Closed) => Ok(to),
@@ -260,7 +266,10 @@ mod tests {
     fn a_need_moves_forwards_only() {
         use NeedStatus as S;
         assert_eq!(need_transition(S::Open, S::Matched), Ok(S::Matched));
-        assert_eq!(need_transition(S::Matched, S::InProgress), Ok(S::InProgress));
+        assert_eq!(
+            need_transition(S::Matched, S::InProgress),
+            Ok(S::InProgress)
+        );
         assert_eq!(need_transition(S::InProgress, S::Done), Ok(S::Done));
         assert_eq!(need_transition(S::Open, S::Done), Ok(S::Done));
         assert_eq!(need_transition(S::Matched, S::Closed), Ok(S::Closed));
@@ -287,7 +296,11 @@ mod tests {
         let deadline = day("2026-12-31");
         assert!(!is_overdue(TaskStatus::Open, deadline, day("2026-12-31")));
         assert!(is_overdue(TaskStatus::Open, deadline, day("2027-01-01")));
-        assert!(is_overdue(TaskStatus::InProgress, deadline, day("2027-03-01")));
+        assert!(is_overdue(
+            TaskStatus::InProgress,
+            deadline,
+            day("2027-03-01")
+        ));
         assert!(!is_overdue(TaskStatus::Done, deadline, day("2027-01-01")));
         assert!(!is_overdue(TaskStatus::Closed, deadline, day("2027-01-01")));
         assert!(done_in_time(deadline, deadline));
