@@ -12,6 +12,7 @@ use crate::app::identity::{AdminUser, MerchantStaff};
 use crate::app::needs::{
     self, NeedDetail, NeedQuery, NewNeed, NewResource, ResourceQuery, ResourceRecord,
 };
+use crate::app::permissions::Operation;
 use crate::db::merchants::MerchantRow;
 use crate::db::needs::{NeedId, NeedRow, ResourceId};
 use crate::db::MerchantId;
@@ -195,6 +196,8 @@ pub async fn post_need(
     admin: AdminUser,
     body: Json<NeedRequest>,
 ) -> AppResult<HttpResponse> {
+    // Who may not post hears so before what is wrong with the form.
+    admin.require(Operation::NeedsWrite)?;
     let mut f = Fields::new();
     let title = f.text("title", body.title.as_deref(), 200);
     let description = f.free_text("description", body.description.as_deref(), 4000);
@@ -305,6 +308,7 @@ pub async fn set_need_status(
     id: Path<NeedId>,
     body: Json<NeedStatusRequest>,
 ) -> Reply<NeedView> {
+    admin.require(Operation::NeedsWrite)?;
     let mut f = Fields::new();
     let status = f.vocab::<NeedStatus>("status", body.status.as_deref());
     let reason = f.optional_free_text("reason", body.reason.as_deref(), 2000);
@@ -422,6 +426,7 @@ pub async fn record_resource(
     admin: AdminUser,
     body: Json<ResourceRequest>,
 ) -> AppResult<HttpResponse> {
+    admin.require(Operation::ResourcesWrite)?;
     let mut f = Fields::new();
     let merchant = f.required_str("merchant_id", body.merchant_id.as_deref(), |raw| {
         raw.parse::<MerchantId>().map_err(|_| "is not a UUID")

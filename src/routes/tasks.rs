@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
 use crate::app::identity::AdminUser;
+use crate::app::permissions::Operation;
 use crate::app::tasks::{self, NewTask, TaskDetail, TaskQuery, TaskRecord};
 use crate::db::needs::{NeedId, TaskEventId, TaskEventRow, TaskId};
 use crate::db::MerchantId;
@@ -206,6 +207,8 @@ pub async fn create_task(
     admin: AdminUser,
     body: Json<TaskRequest>,
 ) -> AppResult<HttpResponse> {
+    // Who may not change the list hears so before what is wrong with the form.
+    admin.require(Operation::TasksWrite)?;
     let mut f = Fields::new();
     let need_id = f.optional_str("need_id", body.need_id.as_deref(), uuid::<NeedId>);
     let direction = f.optional_vocab::<TaskDirection>("direction", body.direction.as_deref());
@@ -334,6 +337,8 @@ pub async fn add_note(
     id: Path<TaskId>,
     body: Json<TaskNoteRequest>,
 ) -> AppResult<HttpResponse> {
+    // Who may not change the list hears so before what is wrong with the form.
+    admin.require(Operation::TasksWrite)?;
     let mut f = Fields::new();
     let text = f.free_text("body", body.body.as_deref(), 4000);
     let names = attachments(&mut f, &body.attachments);
@@ -365,6 +370,8 @@ pub async fn set_task_status(
     id: Path<TaskId>,
     body: Json<TaskStatusRequest>,
 ) -> Reply<TaskDetailView> {
+    // Who may not change the list hears so before what is wrong with the form.
+    admin.require(Operation::TasksWrite)?;
     let mut f = Fields::new();
     let status = f.vocab::<TaskStatus>("status", body.status.as_deref());
     if status == Some(TaskStatus::Done) {
@@ -410,6 +417,8 @@ pub async fn complete_task(
     id: Path<TaskId>,
     body: Json<CompleteTaskRequest>,
 ) -> Reply<TaskDetailView> {
+    // Who may not change the list hears so before what is wrong with the form.
+    admin.require(Operation::TasksWrite)?;
     let mut f = Fields::new();
     let evidence = f.free_text("evidence", body.evidence.as_deref(), 4000);
     let names = attachments(&mut f, &body.attachments);
