@@ -45,7 +45,7 @@ pub enum Command {
     /// Export merchants, redemptions, beneficiaries or the figures to a file (as
     /// `GET /api/v1/admin/exports/{kind}`, without a region limit unless `--region`).
     Export {
-        /// merchants, redemptions, beneficiaries or stats.
+        /// merchants, redemptions, beneficiaries, stats or tasks (台账).
         kind: String,
         /// xlsx or csv.
         #[arg(long, default_value = "xlsx")]
@@ -318,7 +318,9 @@ async fn unlock(username: &str) -> anyhow::Result<()> {
 /// under the operating-system user.
 async fn export(kind: &str, query: &ExportQuery, output: &std::path::Path) -> anyhow::Result<()> {
     let settings = Settings::from_env()?;
-    let plan = exports::plan(kind, query, None).map_err(|e| anyhow::anyhow!(e.describe()))?;
+    let today = crate::app::Clock::from_setting(settings.today).today();
+    let plan =
+        exports::plan(kind, query, None, today).map_err(|e| anyhow::anyhow!(e.describe()))?;
     db::run_migrations(&settings.database).await?;
     let pool = Db::connect(&settings.database, 1).await?;
     let mut pooled = pool.get().await?;

@@ -193,6 +193,9 @@ codes! {
     InspectionNotFound => "inspection_not_found" / "找不到该抽查",
     NotInSample => "not_in_sample" / "该商户不在本次抽查名单中",
     ExportNotFound => "export_not_found" / "没有这种导出",
+    // Needs, resources and the joint task list.
+    NeedNotFound => "need_not_found" / "找不到该需求",
+    TaskNotFound => "task_not_found" / "找不到该实事任务",
 }
 
 impl std::fmt::Display for Code {

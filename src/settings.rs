@@ -95,6 +95,9 @@ pub struct Settings {
     /// `YONGJUN_REVOCATIONS_VALID_HOURS`: how long a terminal may rely on a revocation
     /// feed it fetched (`valid_until`). Default 24.
     pub revocations_valid_hours: u32,
+    /// `YONGJUN_TODAY`: a fixed date (`2027-01-01`) the task list counts overdue days
+    /// from, for drills and tests; unset (the default): China's date.
+    pub today: Option<chrono::NaiveDate>,
     /// `YONGJUN_SWEEP_INTERVAL_SECS`: how often lapsed agreements and cards are marked
     /// expired. Default 60; 0 turns the sweep off (another process runs it).
     pub sweep_interval_secs: u64,
@@ -239,6 +242,13 @@ impl Settings {
             offline_max_age_hours: parse_var("YONGJUN_OFFLINE_MAX_AGE_HOURS", 72)?,
             max_bill_fen: parse_var("YONGJUN_MAX_BILL_FEN", crate::domain::offer::MAX_AMOUNT_FEN)?,
             revocations_valid_hours: parse_var("YONGJUN_REVOCATIONS_VALID_HOURS", 24)?,
+            today: var("YONGJUN_TODAY")
+                .map(|raw| {
+                    raw.trim()
+                        .parse()
+                        .map_err(|e| anyhow::anyhow!("YONGJUN_TODAY={raw:?} is not a date: {e}"))
+                })
+                .transpose()?,
             sweep_interval_secs: parse_var("YONGJUN_SWEEP_INTERVAL_SECS", 60)?,
             body_timeout_secs: parse_var("YONGJUN_BODY_TIMEOUT_SECS", 10)?,
             exit_review: {

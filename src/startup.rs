@@ -266,6 +266,7 @@ pub fn policy(settings: &Settings) -> Policy {
         max_bill_fen: settings.max_bill_fen,
         revocations_valid_hours: settings.revocations_valid_hours,
         exit_review: settings.exit_review,
+        clock: crate::app::Clock::from_setting(settings.today),
     }
 }
 

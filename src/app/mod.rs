@@ -12,6 +12,7 @@ pub mod holders;
 pub mod identity;
 pub mod import;
 pub mod merchants;
+pub mod needs;
 pub mod offers;
 pub mod oversight;
 pub mod permissions;
@@ -21,6 +22,7 @@ pub mod staff;
 pub mod stats;
 pub mod sweep;
 pub mod targets;
+pub mod tasks;
 pub mod throttle;
 
 use crate::cache::Cache;
@@ -44,6 +46,36 @@ pub struct Policy {
     pub revocations_valid_hours: u32,
     /// When complaint figures flag a merchant for exit review.
     pub exit_review: ExitReviewThresholds,
+    /// What day it is for the rules that count days (a task's overdue mark).
+    pub clock: Clock,
+}
+
+/// What day it is: China's date, or a fixed day (`YONGJUN_TODAY`, for drills and tests,
+/// so that a deadline can be passed without waiting for it).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Clock {
+    fixed: Option<chrono::NaiveDate>,
+}
+
+impl Clock {
+    /// China's date, as it turns.
+    pub fn system() -> Clock {
+        Clock { fixed: None }
+    }
+
+    /// Always `day`.
+    pub fn fixed(day: chrono::NaiveDate) -> Clock {
+        Clock { fixed: Some(day) }
+    }
+
+    /// `fixed` when given, else the system clock.
+    pub fn from_setting(day: Option<chrono::NaiveDate>) -> Clock {
+        Clock { fixed: day }
+    }
+
+    pub fn today(&self) -> chrono::NaiveDate {
+        self.fixed.unwrap_or_else(crate::domain::china_today)
+    }
 }
 
 /// Rows of one page and how many match in all.

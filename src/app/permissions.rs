@@ -75,6 +75,18 @@ operations! {
     MerchantsDecide => "merchants.decide",
     /// A merchant's evaluation (redemptions, complaints, spot checks).
     EvaluationsRead => "evaluations.read",
+    /// The needs list (需求清单) and each need's suggestions.
+    NeedsRead => "needs.read",
+    /// Posting a need and moving it along its lifecycle.
+    NeedsWrite => "needs.write",
+    /// The resources directory (资源目录).
+    ResourcesRead => "resources.read",
+    /// Recording a resource for a partner.
+    ResourcesWrite => "resources.write",
+    /// The joint task list (双清单) and its ledger (台账).
+    TasksRead => "tasks.read",
+    /// Taking a need up as a task, its progress, status and completion.
+    TasksWrite => "tasks.write",
     /// The offers queue.
     OffersRead => "offers.read",
     /// Approving or rejecting an offer.
@@ -100,6 +112,8 @@ operations! {
     MerchantRedemptions => "merchant.redemptions",
     /// A merchant's own profile.
     MerchantProfile => "merchant.profile",
+    /// A merchant's own resources (资源目录).
+    MerchantResources => "merchant.resources",
 }
 
 /// How far an allowed operation reaches.
@@ -137,6 +151,9 @@ impl Operation {
                 | OffersDecide
                 | TargetsWrite
                 | StaffCreate
+                | NeedsWrite
+                | ResourcesWrite
+                | TasksWrite
         )
     }
 
@@ -145,7 +162,11 @@ impl Operation {
         use Operation::*;
         matches!(
             self,
-            MerchantOffers | MerchantTerminals | MerchantRedemptions | MerchantProfile
+            MerchantOffers
+                | MerchantTerminals
+                | MerchantRedemptions
+                | MerchantProfile
+                | MerchantResources
         )
     }
 }
@@ -162,6 +183,13 @@ pub fn access(role: Role, op: Operation) -> Access {
     }
     match role {
         Role::MerchantStaff => DENIED,
+        // A unit's contact posts and follows needs, reads the resources and the tasks of
+        // its region, and its own account.
+        Role::MilitaryLiaison => match op {
+            NeedsRead | NeedsWrite | ResourcesRead | TasksRead => Access::Allowed(Scope::Region),
+            AccountRead => Access::Allowed(Scope::Own),
+            _ => DENIED,
+        },
         Role::SuperAdmin => Access::Allowed(Scope::All),
         // Card products are national: only the super administrator defines them.
         Role::RegionAdmin if op == CardProductsWrite => DENIED,
@@ -220,6 +248,25 @@ mod tests {
                 matches!(
                     op,
                     Operation::MerchantsRead | Operation::MerchantsReview | Operation::AccountRead
+                ),
+                "{op:?}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_liaison_works_on_needs_only() {
+        for op in Operation::ALL {
+            let allowed = matches!(access(Role::MilitaryLiaison, *op), Access::Allowed(_));
+            assert_eq!(
+                allowed,
+                matches!(
+                    op,
+                    Operation::NeedsRead
+                        | Operation::NeedsWrite
+                        | Operation::ResourcesRead
+                        | Operation::TasksRead
+                        | Operation::AccountRead
                 ),
                 "{op:?}"
             );

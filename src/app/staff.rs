@@ -79,7 +79,7 @@ impl NewStaffAccount {
                     "merchant staff accounts are created with POST /api/v1/admin/merchants/{id}/staff",
                 ),
                 Some(role) => Ok(role),
-                None => Err("must be one of super_admin, region_admin, reviewer, auditor"),
+                None => Err("must be one of super_admin, region_admin, reviewer, auditor, military_liaison"),
             },
         );
         let region = match (role, form.region_code.as_deref()) {

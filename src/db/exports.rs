@@ -6,11 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::{
-    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, QueryDsl, QueryResult,
+    BoolExpressionMethods, ExpressionMethods, JoinOnDsl, QueryDsl, QueryResult, SelectableHelper,
     TextExpressionMethods,
 };
 use diesel_async::RunQueryDsl;
 
+use super::needs::{TaskId, TaskRow};
+use super::schema::tasks;
 use super::schema::{beneficiaries, card_products, cards, merchants, offers, redemptions, regions};
 use super::{BeneficiaryId, Conn, MerchantId, RedemptionId};
 use crate::with_conn;
@@ -258,4 +260,34 @@ pub async fn card_product_names(conn: &mut Conn<'_>) -> QueryResult<HashMap<Stri
         .load(c)
         .await)?;
     Ok(rows.into_iter().collect())
+}
+
+/// A batch of the joint task list (台账) in the filter's regions, created in its window,
+/// by id.
+pub async fn tasks_batch(
+    conn: &mut Conn<'_>,
+    filter: &ExportFilter,
+    after: Option<TaskId>,
+    limit: i64,
+) -> QueryResult<Vec<TaskRow>> {
+    with_conn!(conn, |c| {
+        let mut query = tasks::table
+            .select(TaskRow::as_select())
+            .order(tasks::id.asc())
+            .limit(limit)
+            .into_boxed();
+        for pattern in &filter.region_likes {
+            query = query.filter(tasks::region_code.like(pattern.clone()));
+        }
+        if let Some(since) = filter.since {
+            query = query.filter(tasks::created_at.ge(since));
+        }
+        if let Some(until) = filter.until {
+            query = query.filter(tasks::created_at.lt(until));
+        }
+        if let Some(after) = after {
+            query = query.filter(tasks::id.gt(after));
+        }
+        query.load(c).await
+    })
 }

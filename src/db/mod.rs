@@ -14,6 +14,7 @@ pub mod figures;
 pub mod ids;
 pub mod inspections;
 pub mod merchants;
+pub mod needs;
 pub mod offer_search;
 pub mod offers;
 pub mod redemption_batch;

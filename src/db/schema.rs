@@ -75,6 +75,93 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    needs (id) {
+        id -> DbUuid,
+        title -> Text,
+        description -> Text,
+        category -> Text,
+        region_code -> Text,
+        requesting_unit -> Text,
+        beneficiaries_count -> BigInt,
+        urgency -> Text,
+        wanted_by -> Nullable<Date>,
+        status -> Text,
+        close_reason -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    resources (id) {
+        id -> DbUuid,
+        merchant_id -> DbUuid,
+        title -> Text,
+        category -> Text,
+        capacity -> Text,
+        capacity_amount -> Nullable<BigInt>,
+        capacity_unit -> Nullable<Text>,
+        region_code -> Text,
+        available_from -> Nullable<Date>,
+        available_until -> Nullable<Date>,
+        mode -> Text,
+        created_by -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    tasks (id) {
+        id -> DbUuid,
+        need_id -> Nullable<DbUuid>,
+        direction -> Text,
+        title -> Text,
+        region_code -> Text,
+        owner_unit -> Text,
+        owner_user -> Text,
+        measures -> Text,
+        deadline -> Date,
+        merchant_id -> Nullable<DbUuid>,
+        publish -> Bool,
+        status -> Text,
+        close_reason -> Nullable<Text>,
+        evidence -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        done_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
+    task_events (id) {
+        id -> DbUuid,
+        task_id -> DbUuid,
+        kind -> Text,
+        body -> Text,
+        attachments -> Text,
+        status -> Nullable<Text>,
+        author -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(staff_users -> regions (region_code));
 
 diesel::table! {
@@ -407,10 +494,17 @@ diesel::joinable!(merchants -> regions (region_code));
 diesel::joinable!(merchant_reviews -> merchants (merchant_id));
 diesel::joinable!(merchant_objections -> merchants (merchant_id));
 diesel::joinable!(complaints -> merchants (merchant_id));
+diesel::joinable!(resources -> merchants (merchant_id));
+diesel::joinable!(tasks -> needs (need_id));
+diesel::joinable!(task_events -> tasks (task_id));
 diesel::joinable!(inspection_items -> merchants (merchant_id));
 diesel::joinable!(inspection_items -> inspections (inspection_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
+    needs,
+    resources,
+    tasks,
+    task_events,
     regions,
     staff_users,
     audit_log,

@@ -84,6 +84,7 @@ pub mod card_no;
 pub mod credit_code;
 pub mod id_number;
 pub mod merchant;
+pub mod needs;
 pub mod network;
 pub mod offer;
 pub mod oversight;

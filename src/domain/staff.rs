@@ -11,6 +11,8 @@ vocabulary! {
         Reviewer => "reviewer",
         Auditor => "auditor",
         MerchantStaff => "merchant_staff",
+        /// A unit's contact (部队联络员): posts and follows its unit's needs, in its region.
+        MilitaryLiaison => "military_liaison",
     }
 }
 

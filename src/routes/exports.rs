@@ -1,5 +1,5 @@
-//! Exports (`GET /api/v1/admin/exports/{kind}`): merchants, redemptions, beneficiaries
-//! and the figures of the caller's region, as Excel or CSV. The plan and the writers
+//! Exports (`GET /api/v1/admin/exports/{kind}`): merchants, redemptions, beneficiaries,
+//! the figures and the joint task list's ledger of the caller's region, as Excel or CSV. The plan and the writers
 //! are `app::exports`, shared with `yongjun export`.
 
 use actix_web::http::header;
@@ -42,8 +42,10 @@ fn file_stream(
 
 /// An export of the caller's region: `merchants` (contact phones masked), `redemptions`
 /// (card numbers masked; both regions, holder category, card product, offer kind,
-/// amounts in yuan), `beneficiaries` (ID numbers and phones masked) or `stats` (the
-/// figures of `GET /admin/stats`, one sheet per table).
+/// amounts in yuan), `beneficiaries` (ID numbers and phones masked) `stats` (the
+/// figures of `GET /admin/stats`, one sheet per table) or `tasks` (the joint task list's
+/// ledger, 台账: one row per task with its owner, deadline, status, dates and progress
+/// notes; `from`/`to` bound when the task was entered).
 ///
 /// Excel files have Chinese headers, one sheet per table (a table longer than a sheet
 /// continues on the next), times as Excel dates in China time, and money as numbers
@@ -54,7 +56,7 @@ fn file_stream(
 /// need a super administrator, region administrator or auditor.
 #[utoipa::path(tag = "oversight",
     params(
-        ("kind" = String, Path, description = "`merchants`, `redemptions`, `beneficiaries` or `stats`", example = "redemptions"),
+        ("kind" = String, Path, description = "`merchants`, `redemptions`, `beneficiaries`, `stats` or `tasks`", example = "redemptions"),
         ExportQuery),
     security(("staff" = [])),
     responses(
@@ -67,7 +69,7 @@ fn file_stream(
         (status = 403, body = crate::error::Problem, description = "`forbidden` (merchant staff; reviewers for personal data), `region_out_of_scope`"),
         (status = 404, body = crate::error::Problem, description = "`export_not_found`: no such kind",
             example = json!({"type": "about:blank", "title": "Not Found", "status": 404, "code": "export_not_found",
-                "detail": "exports are merchants, redemptions, beneficiaries and stats"})),
+                "detail": "exports are merchants, redemptions, beneficiaries, stats and tasks"})),
         (status = 422, body = crate::error::Problem, description = "`validation_failed`: `format`, `region`, `from`, `to`",
             example = json!({"type": "about:blank", "title": "Unprocessable Entity", "status": 422, "code": "validation_failed",
                 "detail": "invalid fields: format", "errors": [{"field": "format", "message": "must be xlsx or csv"}]})),
@@ -80,7 +82,7 @@ pub async fn export(
     kind: Path<String>,
     query: Query<ExportQuery>,
 ) -> AppResult<HttpResponse> {
-    let plan = exports::plan(&kind, &query, Some(&admin))?;
+    let plan = exports::plan(&kind, &query, Some(&admin), state.policy.clock.today())?;
     let mut pooled = state.db.get().await?;
     exports::record(&mut pooled.conn(), &admin.actor(), &plan).await?;
     let disposition = exports::content_disposition(&plan.file_name(), plan.format);

@@ -18,12 +18,14 @@ pub mod health;
 pub mod holder;
 pub mod inspections;
 pub mod merchants;
+pub mod needs;
 pub mod offers;
 pub mod pos;
 pub mod profile;
 pub mod regions;
 pub mod stats;
 pub mod targets;
+pub mod tasks;
 pub mod terminals;
 pub mod users;
 
@@ -61,6 +63,22 @@ pub fn api_v1(cfg: &mut utoipa_actix_web::service_config::ServiceConfig) {
         .service(admin_merchants::create_staff)
         .service(admin_merchants::emergency_roster)
         .service(audit::audit_log)
+        // needs, resources and the joint task list
+        .service(needs::post_need)
+        .service(needs::list_needs)
+        .service(needs::get_need)
+        .service(needs::set_need_status)
+        .service(needs::offer_resource)
+        .service(needs::own_resources)
+        .service(needs::record_resource)
+        .service(needs::list_resources)
+        .service(tasks::create_task)
+        .service(tasks::list_tasks)
+        .service(tasks::get_task)
+        .service(tasks::add_note)
+        .service(tasks::set_task_status)
+        .service(tasks::complete_task)
+        .service(tasks::list_projects)
         // beneficiaries and cards
         .service(beneficiaries::import)
         .service(beneficiaries::create)

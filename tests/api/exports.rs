@@ -30,7 +30,7 @@ macro_rules! export_test {
 }
 
 /// The raw answer of an export: status, headers and body bytes.
-async fn download(
+pub(crate) async fn download(
     app: &TestApp,
     path: &str,
     token: &str,
@@ -49,7 +49,7 @@ async fn download(
 }
 
 /// The CSV's lines (without the BOM), each split into fields.
-fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
+pub(crate) fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
     assert!(body.starts_with(BOM), "no BOM");
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
@@ -61,14 +61,14 @@ fn csv_rows(body: &[u8]) -> Vec<Vec<String>> {
         .collect()
 }
 
-fn column(rows: &[Vec<String>], header: &str) -> usize {
+pub(crate) fn column(rows: &[Vec<String>], header: &str) -> usize {
     rows[0]
         .iter()
         .position(|h| h == header)
         .unwrap_or_else(|| panic!("no column {header} in {:?}", rows[0]))
 }
 
-fn xlsx(body: Vec<u8>) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
+pub(crate) fn xlsx(body: Vec<u8>) -> calamine::Xlsx<std::io::Cursor<Vec<u8>>> {
     calamine::Xlsx::new(std::io::Cursor::new(body)).expect("a readable xlsx")
 }
 

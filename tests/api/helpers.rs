@@ -79,6 +79,8 @@ pub struct Options {
     pub body_timeout_secs: Option<u64>,
     /// `YONGJUN_CORS_ORIGINS` (default none).
     pub cors_origins: Vec<String>,
+    /// `YONGJUN_TODAY`: the day the task list counts overdue days from (default: today).
+    pub today: Option<chrono::NaiveDate>,
 }
 
 pub async fn spawn_app(backend: Backend) -> TestApp {
@@ -208,6 +210,7 @@ pub fn test_settings(
         offline_max_age_hours: 72,
         max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,
         revocations_valid_hours: 24,
+        today: options.today,
         // Tests run the sweep themselves (`TestApp::sweep`), when they mean to.
         sweep_interval_secs: 0,
         body_timeout_secs: options.body_timeout_secs.unwrap_or(10),

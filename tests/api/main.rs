@@ -21,6 +21,7 @@ mod lockout;
 mod merchants;
 mod migrations;
 mod money;
+mod needs;
 mod offer_search;
 mod office;
 mod offline;

@@ -82,6 +82,7 @@ impl World {
                 max_bill_fen: yongjun::domain::offer::MAX_AMOUNT_FEN,
                 revocations_valid_hours: 24,
                 exit_review: Default::default(),
+                clock: yongjun::app::Clock::system(),
             },
             cipher: DataCipher::new(&[9u8; 32]),
             qr: QrKeys::from_pem(&yongjun::auth::qr::generate_signing_key_pem()).unwrap(),

@@ -159,6 +159,28 @@ pub(crate) const BENEFICIARY_HEADERS: &[&str] = &[
     "优抚对象编号",
 ];
 
+/// The joint task list's ledger (台账): one row per task.
+pub(crate) const TASK_HEADERS: &[&str] = &[
+    "清单",
+    "任务名称",
+    "行政区划代码",
+    "所在地区",
+    "责任单位",
+    "责任人",
+    "措施",
+    "完成时限",
+    "状态",
+    "是否逾期",
+    "开始时间",
+    "完成时间",
+    "进展情况",
+    "办结佐证",
+    "关闭原因",
+    "年度项目",
+    "登记时间",
+    "任务编号",
+];
+
 /// The tables of an export's kind, in order (for documentation and tests).
 pub fn headers(kind: ExportKind) -> &'static [&'static str] {
     match kind {
@@ -166,5 +188,6 @@ pub fn headers(kind: ExportKind) -> &'static [&'static str] {
         ExportKind::Redemptions => REDEMPTION_HEADERS,
         ExportKind::Beneficiaries => BENEFICIARY_HEADERS,
         ExportKind::Stats => &["项目", "数值"],
+        ExportKind::Tasks => TASK_HEADERS,
     }
 }

@@ -26,7 +26,7 @@ use crate::app::stats::StatsScope;
 use crate::db::audit::{self, Actor, AuditEntry};
 use crate::db::exports::ExportFilter;
 use crate::db::Conn;
-use crate::domain::{china_midnight_utc, china_today, year_start, RegionCode};
+use crate::domain::{china_midnight_utc, year_start, RegionCode};
 use crate::error::{AppError, AppResult, Code};
 use crate::validate::Fields;
 
@@ -78,11 +78,16 @@ impl ExportPlan {
 /// Checks an export: the kind (404 `export_not_found`), the fields (422
 /// `validation_failed`) and, for a caller, its role and region (403). `caller` is `None`
 /// on the command line, which sees everything.
-pub fn plan(kind: &str, params: &ExportQuery, caller: Option<&StaffUser>) -> AppResult<ExportPlan> {
+pub fn plan(
+    kind: &str,
+    params: &ExportQuery,
+    caller: Option<&StaffUser>,
+    today: chrono::NaiveDate,
+) -> AppResult<ExportPlan> {
     let kind = ExportKind::parse(kind).ok_or_else(|| {
         AppError::not_found(
             Code::ExportNotFound,
-            "exports are merchants, redemptions, beneficiaries and stats",
+            "exports are merchants, redemptions, beneficiaries, stats and tasks",
         )
     })?;
     if let Some(caller) = caller {
@@ -114,7 +119,6 @@ pub fn plan(kind: &str, params: &ExportQuery, caller: Option<&StaffUser>) -> App
         since: from.map(china_midnight_utc),
         until: to.map(|d| china_midnight_utc(d + chrono::Days::new(1))),
     };
-    let today = china_today();
     let stats_from = from.unwrap_or_else(|| year_start(today));
     let stats_scope = StatsScope {
         region: region.clone(),
@@ -127,6 +131,7 @@ pub fn plan(kind: &str, params: &ExportQuery, caller: Option<&StaffUser>) -> App
             kind,
             filter,
             stats_scope,
+            today,
         },
         region,
         from,

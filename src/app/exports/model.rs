@@ -28,14 +28,17 @@ pub enum ExportKind {
     Redemptions,
     Beneficiaries,
     Stats,
+    /// The joint task list's ledger (台账).
+    Tasks,
 }
 
 impl ExportKind {
-    pub const ALL: [ExportKind; 4] = [
+    pub const ALL: [ExportKind; 5] = [
         ExportKind::Merchants,
         ExportKind::Redemptions,
         ExportKind::Beneficiaries,
         ExportKind::Stats,
+        ExportKind::Tasks,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -44,6 +47,7 @@ impl ExportKind {
             ExportKind::Redemptions => "redemptions",
             ExportKind::Beneficiaries => "beneficiaries",
             ExportKind::Stats => "stats",
+            ExportKind::Tasks => "tasks",
         }
     }
 
@@ -58,6 +62,7 @@ impl ExportKind {
             ExportKind::Redemptions => "核销记录",
             ExportKind::Beneficiaries => "优抚对象",
             ExportKind::Stats => "统计数据",
+            ExportKind::Tasks => "任务台账",
         }
     }
 
@@ -107,6 +112,8 @@ pub struct ExportRequest {
     pub filter: ExportFilter,
     /// The figures' scope (the stats export).
     pub stats_scope: StatsScope,
+    /// China's date as the service sees it (`app::Clock`): what is overdue.
+    pub today: chrono::NaiveDate,
 }
 
 /// `拥军商户_440300_20260101-20261123.xlsx`: what, where and when, so files do not

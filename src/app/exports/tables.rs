@@ -35,6 +35,7 @@ pub async fn produce(
         ExportKind::Merchants => produce_merchants(conn, &request.filter, tx).await,
         ExportKind::Redemptions => produce_redemptions(conn, &request.filter, tx).await,
         ExportKind::Beneficiaries => produce_beneficiaries(conn, &request.filter, tx).await,
+        ExportKind::Tasks => produce_tasks(conn, request, tx).await,
         ExportKind::Stats => {
             let figures = stats::compute(conn, &request.stats_scope)
                 .await
@@ -339,4 +340,105 @@ async fn produce_redemptions(
         batches,
     )
     .await
+}
+
+struct Tasks<'a> {
+    filter: &'a ExportFilter,
+    names: HashMap<String, String>,
+    today: chrono::NaiveDate,
+}
+
+impl Batches for Tasks<'_> {
+    type Row = crate::db::needs::TaskRow;
+    type Key = crate::db::needs::TaskId;
+    const WHAT: &'static str = "tasks";
+
+    async fn fetch(
+        &mut self,
+        conn: &mut Conn<'_>,
+        after: Option<Self::Key>,
+    ) -> diesel::QueryResult<Vec<Self::Row>> {
+        q::tasks_batch(conn, self.filter, after, BATCH_ROWS).await
+    }
+
+    fn key(row: &Self::Row) -> Self::Key {
+        row.id
+    }
+
+    /// Each task with its progress notes, oldest first, one line each (China day, text,
+    /// attachments' names).
+    async fn cells(
+        &mut self,
+        conn: &mut Conn<'_>,
+        batch: Vec<Self::Row>,
+    ) -> anyhow::Result<Vec<Vec<Cell>>> {
+        use crate::domain::needs::{is_overdue, TaskDirection, TaskStatus};
+        let ids: Vec<_> = batch.iter().map(|t| t.id).collect();
+        let mut progress: HashMap<_, Vec<String>> = HashMap::new();
+        for event in crate::db::needs::events_of(conn, &ids)
+            .await
+            .context("reading the tasks' progress")?
+        {
+            if event.kind != "note" {
+                continue;
+            }
+            let mut line = format!(
+                "{} {}",
+                to_china(event.created_at).format("%Y-%m-%d"),
+                event.body
+            );
+            let attachments = event.attachment_names();
+            if !attachments.is_empty() {
+                line.push_str(&format!("（附件：{}）", attachments.join("、")));
+            }
+            progress.entry(event.task_id).or_default().push(line);
+        }
+        let yes_no = |b: bool| Cell::text(if b { "是" } else { "否" });
+        Ok(batch
+            .into_iter()
+            .map(|t| {
+                let status = TaskStatus::parse(&t.status);
+                let overdue = status.is_some_and(|s| is_overdue(s, t.deadline, self.today));
+                let direction =
+                    TaskDirection::parse(&t.direction).map_or(t.direction.as_str(), |d| d.label());
+                vec![
+                    Cell::text(direction),
+                    Cell::Text(t.title),
+                    Cell::text(&t.region_code),
+                    region_name(&self.names, &t.region_code),
+                    Cell::Text(t.owner_unit),
+                    Cell::Text(t.owner_user),
+                    Cell::Text(t.measures),
+                    Cell::Date(t.deadline),
+                    Cell::text(status.map_or(t.status.as_str(), |s| s.label())),
+                    yes_no(overdue),
+                    t.started_at
+                        .map_or(Cell::Empty, |at| Cell::DateTime(to_china(at))),
+                    t.done_at
+                        .map_or(Cell::Empty, |at| Cell::DateTime(to_china(at))),
+                    progress
+                        .remove(&t.id)
+                        .map_or(Cell::Empty, |lines| Cell::Text(lines.join("\n"))),
+                    Cell::opt_text(t.evidence),
+                    Cell::opt_text(t.close_reason),
+                    yes_no(t.publish),
+                    Cell::DateTime(to_china(t.created_at)),
+                    Cell::Text(t.id.to_string()),
+                ]
+            })
+            .collect())
+    }
+}
+
+async fn produce_tasks(
+    conn: &mut Conn<'_>,
+    request: &ExportRequest,
+    tx: &mpsc::Sender<Chunk>,
+) -> anyhow::Result<u64> {
+    let batches = Tasks {
+        filter: &request.filter,
+        names: q::region_names(conn).await.context("reading regions")?,
+        today: request.today,
+    };
+    keyset(conn, tx, Table::new("任务台账", TASK_HEADERS), batches).await
 }

@@ -219,17 +219,27 @@ pub async fn emergency_roster(
     page: Page,
 ) -> AppResult<Listed<MerchantRow>> {
     caller.require(Operation::EmergencyRosterRead)?;
-    let mut filter = MerchantFilter {
+    let mut region_likes: Vec<String> = caller.region_like().into_iter().collect();
+    region_likes.extend(region.as_ref().map(RegionCode::like_pattern));
+    roster(db, capability, region_likes, page).await
+}
+
+/// The emergency roster inside every one of `region_likes`, unchecked: the caller's use
+/// case has checked the caller (and an emergency need shows it to its liaison).
+pub(crate) async fn roster(
+    db: &Db,
+    capability: Option<EmergencyCapability>,
+    region_likes: Vec<String>,
+    page: Page,
+) -> AppResult<Listed<MerchantRow>> {
+    let filter = MerchantFilter {
         status: Some(MerchantStatus::Active),
         today: Some(china_today()),
         capability: capability.map(|c| c.as_str().to_owned()),
         any_capability: capability.is_none(),
+        region_likes,
         ..Default::default()
     };
-    filter.region_likes.extend(caller.region_like());
-    filter
-        .region_likes
-        .extend(region.as_ref().map(RegionCode::like_pattern));
     let mut pooled = db.get().await?;
     Ok(merchants::list(&mut pooled.conn(), &filter, page.offset(), page.limit()).await?)
 }
