@@ -237,7 +237,7 @@ pub async fn need(db: &Db, clock: &Clock, caller: &StaffUser, id: NeedId) -> App
         );
         ranked.push((rank, resource));
     }
-    ranked.sort_by(|a, b| b.0.cmp(&a.0));
+    ranked.sort_by_key(|b| std::cmp::Reverse(b.0));
     let best = ranked
         .into_iter()
         .take(SUGGESTIONS)
