@@ -32,7 +32,7 @@ pub async fn produce(
     tx: &mpsc::Sender<Chunk>,
 ) -> anyhow::Result<u64> {
     match request.kind {
-        ExportKind::Merchants => produce_merchants(conn, &request.filter, tx).await,
+        ExportKind::Merchants => produce_merchants(conn, request, tx).await,
         ExportKind::Redemptions => produce_redemptions(conn, &request.filter, tx).await,
         ExportKind::Beneficiaries => produce_beneficiaries(conn, &request.filter, tx).await,
         ExportKind::Tasks => produce_tasks(conn, request, tx).await,
@@ -165,13 +165,13 @@ impl Batches for Merchants<'_> {
 
 async fn produce_merchants(
     conn: &mut Conn<'_>,
-    filter: &ExportFilter,
+    request: &ExportRequest,
     tx: &mpsc::Sender<Chunk>,
 ) -> anyhow::Result<u64> {
     let batches = Merchants {
-        filter,
+        filter: &request.filter,
         names: q::region_names(conn).await.context("reading regions")?,
-        today: crate::domain::china_today(),
+        today: request.today,
     };
     keyset(conn, tx, Table::new("拥军商户", MERCHANT_HEADERS), batches).await
 }
