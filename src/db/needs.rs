@@ -469,3 +469,73 @@ pub async fn events_of(conn: &mut Conn<'_>, tasks_: &[TaskId]) -> QueryResult<Ve
         .load(c)
         .await)
 }
+
+// ---------- figures ----------
+
+/// What the figures read of a need.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct NeedFact {
+    pub id: NeedId,
+    pub category: String,
+    pub region_code: String,
+    pub wanted_by: Option<NaiveDate>,
+    pub status: String,
+    pub created_at: NaiveDateTime,
+    pub done_at: Option<NaiveDateTime>,
+}
+
+/// The needs of the region subtree `like` posted or done in `[since, until)`, or not
+/// finished (whenever posted).
+pub async fn figure_needs(
+    conn: &mut Conn<'_>,
+    like: &str,
+    since: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<NeedFact>> {
+    let finished = [NeedStatus::Done.as_str(), NeedStatus::Closed.as_str()];
+    with_conn!(conn, |c| needs::table
+        .filter(needs::region_code.like(like))
+        .filter(
+            needs::created_at
+                .ge(since)
+                .and(needs::created_at.lt(until))
+                .or(needs::done_at.ge(since).and(needs::done_at.lt(until)))
+                .or(needs::status.ne_all(finished)),
+        )
+        .select((
+            needs::id,
+            needs::category,
+            needs::region_code,
+            needs::wanted_by,
+            needs::status,
+            needs::created_at,
+            needs::done_at,
+        ))
+        .load(c)
+        .await)
+}
+
+/// What the figures read of a task.
+#[derive(Debug, Clone, diesel::Queryable)]
+pub struct TaskFact {
+    pub need_id: Option<NeedId>,
+    pub region_code: String,
+    pub deadline: NaiveDate,
+    pub status: String,
+}
+
+/// The tasks of the region subtree `like` that were not closed (a closed task promised
+/// nothing): the deadlines of the needs they took up, and the overdue ones.
+pub async fn figure_tasks(conn: &mut Conn<'_>, like: &str) -> QueryResult<Vec<TaskFact>> {
+    with_conn!(conn, |c| tasks::table
+        .filter(tasks::region_code.like(like))
+        .filter(tasks::status.ne(TaskStatus::Closed.as_str()))
+        .select((
+            tasks::need_id,
+            tasks::region_code,
+            tasks::deadline,
+            tasks::status,
+        ))
+        .load(c)
+        .await)
+}

@@ -11,7 +11,9 @@ use crate::app::identity::AdminUser;
 use crate::app::permissions::Operation;
 use crate::app::stats::home::{self, HolderStats};
 use crate::app::stats::{self as figures, Stats, StatsScope};
-use crate::domain::{china_today, year_start};
+use chrono::NaiveDate;
+
+use crate::domain::year_start;
 use crate::error::{AppError, AppResult};
 use crate::http::{Reply, State};
 use crate::validate::Fields;
@@ -41,10 +43,9 @@ pub enum StatsAnswer {
 
 impl StatsQuery {
     /// The scope asked for, checked against what `admin` may see.
-    pub fn scope(&self, admin: &AdminUser) -> AppResult<StatsScope> {
+    pub fn scope(&self, admin: &AdminUser, today: NaiveDate) -> AppResult<StatsScope> {
         admin.require(Operation::StatsRead)?;
         let mut f = Fields::new();
-        let today = china_today();
         let from = f.date("from", self.from.as_deref());
         let to = f.date("to", self.to.as_deref());
         let from_day = from.flatten().unwrap_or_else(|| year_start(today));
@@ -62,6 +63,7 @@ impl StatsQuery {
             region,
             from: from_day,
             to: to_day,
+            today,
         })
     }
 }
@@ -90,7 +92,7 @@ pub async fn stats(state: State, admin: AdminUser, query: Query<StatsQuery>) -> 
             ))
         }
     };
-    let scope = query.scope(&admin)?;
+    let scope = query.scope(&admin, state.policy.clock.today())?;
     Ok(web::Json(if by_holder {
         StatsAnswer::Holders(home::holder_figures(&state.db, &scope).await?)
     } else {

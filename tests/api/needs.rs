@@ -250,4 +250,105 @@ crate::backends_with! {
         let (status, _, _) = crate::exports::download(&app, "/api/v1/admin/exports/tasks?format=csv", &liaison).await;
         assert_eq!(status, 403);
     }
+
+    async fn the_figures_of_the_lists_by_region_and_category(app) {
+        let root = app.admin_token().await;
+        let office = app.staff(&root, "f.office", "region_admin", Some("440303"), None).await;
+        let posted = |region: &str, category: &str| {
+            let mut body = need(region, category, "routine");
+            body["wanted_by"] = json!("2027-01-31");
+            body
+        };
+        // A: medical in Luohu, taken up, done in 4.5 days by its task's deadline.
+        let a = id(&app.post("/api/v1/needs", Some(&office), posted("440303", "medical")).await.expect(201));
+        // B: education in Luohu, taken up; its task is overdue (the app's day is 2027-03-01).
+        let b = id(&app.post("/api/v1/needs", Some(&office), posted("440303", "education")).await.expect(201));
+        // C: medical in Futian, still open; D: posted last year, outside the dates.
+        let c = id(&app.post("/api/v1/needs", Some(&root), posted("440304", "medical")).await.expect(201));
+        let d = id(&app.post("/api/v1/needs", Some(&root), posted("440304", "medical")).await.expect(201));
+        let take_up = |need: &str, deadline: &str| json!({"need_id": need, "owner_unit": "罗湖区卫健局",
+            "owner_user": "f.office", "measures": "组织义诊进军营", "deadline": deadline});
+        let task_a = id(&app.post("/api/v1/admin/tasks", Some(&office), take_up(&a, "2027-02-10")).await.expect(201));
+        app.post(&format!("/api/v1/admin/tasks/{task_a}/status"), Some(&office),
+            json!({"status": "in_progress"})).await.expect(200);
+        app.post(&format!("/api/v1/admin/tasks/{task_a}/complete"), Some(&office),
+            json!({"evidence": "义诊已完成"})).await.expect(200);
+        app.post("/api/v1/admin/tasks", Some(&office), take_up(&b, "2027-02-20")).await.expect(201);
+        // The troops' task for the locality in Futian, overdue: no category.
+        app.post("/api/v1/admin/tasks", Some(&root), json!({"direction": "troops_for_locality",
+            "title": "助力春耕", "region_code": "440304", "owner_unit": "驻深某部", "owner_user": "f.office",
+            "measures": "出动兵力协助春耕", "deadline": "2027-02-01"})).await.expect(201);
+        backdate_need(&app, &a, "2027-01-01T09:00:00", Some("2027-01-05T21:00:00")).await;
+        backdate_need(&app, &b, "2027-01-10T09:00:00", None).await;
+        backdate_need(&app, &c, "2027-02-01T09:00:00", None).await;
+        backdate_need(&app, &d, "2026-12-20T09:00:00", None).await;
+
+        let stats = app.get("/api/v1/admin/stats?region=440300&from=2027-01-01&to=2027-03-01", Some(&root))
+            .await.expect(200);
+        let n = &stats["needs"];
+        assert_eq!((n["opened"].as_i64(), n["done"].as_i64(), n["overdue"].as_i64()), (Some(3), Some(1), Some(2)), "{n}");
+        assert_eq!(n["median_days_to_done"], json!(4.5), "{n}");
+        assert_eq!((n["done_with_deadline"].as_i64(), n["done_by_deadline"].as_i64()), (Some(1), Some(1)), "{n}");
+        assert_eq!(n["done_by_deadline_percent"], json!(100.0), "{n}");
+        let group = |list: &str, key: &str| n[list].as_array().unwrap().iter()
+            .find(|g| g["key"] == key).cloned().unwrap_or_else(|| panic!("no {key} in {n}"));
+        let luohu = group("by_region", "440303");
+        assert_eq!(luohu["name"], "罗湖区");
+        assert_eq!((luohu["opened"].as_i64(), luohu["done"].as_i64(), luohu["overdue"].as_i64()), (Some(2), Some(1), Some(1)));
+        let futian = group("by_region", "440304");
+        assert_eq!((futian["opened"].as_i64(), futian["done"].as_i64(), futian["overdue"].as_i64()), (Some(1), Some(0), Some(1)));
+        assert_eq!(futian["median_days_to_done"], Value::Null);
+        let medical = group("by_category", "medical");
+        assert_eq!((medical["opened"].as_i64(), medical["done"].as_i64(), medical["overdue"].as_i64()), (Some(2), Some(1), Some(0)));
+        let education = group("by_category", "education");
+        assert_eq!((education["opened"].as_i64(), education["overdue"].as_i64()), (Some(1), Some(1)));
+        assert_eq!(n["by_category"].as_array().unwrap().len(), 2, "{n}");
+        // The overdue count is the overdue list's.
+        let listed = app.get("/api/v1/admin/tasks?overdue=true&region=440300", Some(&root)).await.expect(200);
+        assert_eq!(listed["total"], 2, "{listed}");
+
+        // An office counts its own district only.
+        let own = app.get("/api/v1/admin/stats?from=2027-01-01&to=2027-03-01", Some(&office)).await.expect(200);
+        assert_eq!((own["needs"]["opened"].as_i64(), own["needs"]["overdue"].as_i64()), (Some(2), Some(1)), "{own}");
+
+        // The stats export carries them: the summary and a sheet by category, in Chinese.
+        use calamine::{Data, Reader};
+        let (status, _, body) = crate::exports::download(&app,
+            "/api/v1/admin/exports/stats?format=xlsx&region=440300&from=2027-01-01&to=2027-03-01", &root).await;
+        assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+        let mut book = crate::exports::xlsx(body);
+        let summary = book.worksheet_range("概况").unwrap();
+        let value = |label: &str| summary.rows().find(|r| r[0] == Data::String(label.into()))
+            .map(|r| r[1].clone()).unwrap_or_else(|| panic!("no {label}"));
+        assert_eq!(value("新增需求"), Data::Float(3.0));
+        assert_eq!(value("完成用时中位数（天）"), Data::Float(4.5));
+        assert_eq!(value("逾期任务"), Data::Float(2.0));
+        let sheet = book.worksheet_range("需求按类别").unwrap();
+        assert_eq!(sheet.get((0, 0)), Some(&Data::String("需求类别".into())));
+        let medical = sheet.rows().find(|r| r[0] == Data::String("医疗".into())).expect("no 医疗 row");
+        assert_eq!(medical[1..4], [Data::Float(2.0), Data::Float(1.0), Data::Float(4.5)]);
+        assert_eq!(medical[7], Data::Float(0.0));
+    }
+}
+
+/// Moves a need's posting (and its completion) to these China times, as if made then.
+async fn backdate_need(app: &TestApp, id: &str, posted: &str, done: Option<&str>) {
+    use diesel::sql_types::{Nullable, Text, Timestamp};
+    use diesel_async::RunQueryDsl;
+    let utc =
+        |china: &str| china.parse::<chrono::NaiveDateTime>().unwrap() - chrono::Duration::hours(8);
+    let sql = match app.backend {
+        Backend::Postgres => "UPDATE needs SET created_at = $1, done_at = COALESCE($2, done_at) WHERE CAST(id AS TEXT) = $3",
+        Backend::Sqlite => "UPDATE needs SET created_at = ?, done_at = COALESCE(?, done_at) WHERE CAST(id AS TEXT) = ?",
+    };
+    let mut pooled = app.state.db.get().await.unwrap();
+    let mut conn = pooled.conn();
+    let n = yongjun::with_conn!(&mut conn, |c| diesel::sql_query(sql)
+        .bind::<Timestamp, _>(utc(posted))
+        .bind::<Nullable<Timestamp>, _>(done.map(utc))
+        .bind::<Text, _>(id)
+        .execute(c)
+        .await
+        .unwrap());
+    assert_eq!(n, 1);
 }

@@ -14,23 +14,28 @@ use crate::merchants::{activate_merchant, application, apply, credit_code};
 use crate::pos::{qr, ten_percent};
 
 /// The columns of the matrix, in order.
-const CALLERS: [&str; 8] = [
+const CALLERS: [&str; 9] = [
     "super_admin",
     "region_admin",
     "reviewer",
     "auditor",
     "merchant_staff",
+    "military_liaison",
     "holder",
     "terminal",
     "anonymous",
 ];
-const STAFF_ROLES: [Role; 5] = [
+const STAFF_ROLES: [Role; 6] = [
     Role::SuperAdmin,
     Role::RegionAdmin,
     Role::Reviewer,
     Role::Auditor,
     Role::MerchantStaff,
+    Role::MilitaryLiaison,
 ];
+/// The callers who read one account only, their own (`account.read` is `own`).
+const REVIEWER: usize = 2;
+const LIAISON: usize = 5;
 
 /// One row of `docs/permissions.md`.
 #[derive(Debug, Clone)]
@@ -56,7 +61,12 @@ fn matrix() -> Vec<Row> {
                 .split('|')
                 .map(|c| c.trim().trim_matches('`').to_owned())
                 .collect();
-            assert_eq!(cols.len(), 2 + CALLERS.len(), "a row of 10 columns: {line}");
+            assert_eq!(
+                cols.len(),
+                2 + CALLERS.len(),
+                "a row of {} columns: {line}",
+                2 + CALLERS.len()
+            );
             let (method, path) = cols[0].split_once(' ').expect("METHOD /path");
             Row {
                 method: method.to_owned(),
@@ -86,8 +96,8 @@ fn expected_row(operation: &str) -> Vec<String> {
     };
     match operation {
         "public" => vec!["public".to_owned(); CALLERS.len()],
-        "holder" => fixed(5),
-        "terminal" => fixed(6),
+        "holder" => fixed(6),
+        "terminal" => fixed(7),
         name => {
             let op = Operation::parse(name)
                 .unwrap_or_else(|| panic!("`{name}` is no app::permissions::Operation"));
@@ -163,6 +173,7 @@ fn the_permissions_document_agrees_with_the_code_and_the_contract() {
 struct World {
     tokens: Vec<Option<String>>,
     reviewer_id: String,
+    liaison_id: String,
     shop: String,
     target: String,
     applicant: String,
@@ -197,19 +208,25 @@ async fn world(app: &TestApp) -> World {
     let auditor = app
         .staff(&root, "p.auditor", "auditor", Some("440300"), None)
         .await;
+    let liaison = app
+        .staff(&root, "p.liaison", "military_liaison", Some("440300"), None)
+        .await;
     let users = app
         .get("/api/v1/admin/users?per_page=100", Some(&root))
         .await
         .expect(200);
-    let reviewer_id = users["items"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["username"] == "p.reviewer")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let user_id = |name: &str| {
+        users["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|u| u["username"] == name)
+            .unwrap()["id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    let (reviewer_id, liaison_id) = (user_id("p.reviewer"), user_id("p.liaison"));
 
     let shop = activate_merchant(app, &root, application(1, "440303")).await;
     let shop = shop["id"].as_str().unwrap().to_owned();
@@ -270,7 +287,7 @@ async fn world(app: &TestApp) -> World {
 
     // The holder, and a card for the office to act on.
     let mut cards = Vec::new();
-    for n in 1..=10 {
+    for n in 1..=11 {
         let beneficiary = register(app, &root, person(n, "440303")).await;
         let card = issue(app, &root, beneficiary["id"].as_str().unwrap(), "general").await;
         cards.push((beneficiary, card));
@@ -334,11 +351,13 @@ async fn world(app: &TestApp) -> World {
             Some(reviewer),
             Some(auditor),
             Some(merchant),
+            Some(liaison),
             Some(holder),
             Some(terminal),
             None,
         ],
         reviewer_id,
+        liaison_id,
         shop,
         target,
         applicant,
@@ -359,8 +378,9 @@ async fn world(app: &TestApp) -> World {
 const NOBODY: &str = "00000000-0000-7000-8000-000000000000";
 
 impl World {
-    /// The route's path with its parameters filled in.
-    fn path(&self, route: &str) -> String {
+    /// The route's path with its parameters filled in, for `caller`: an account route
+    /// names the reviewer's account, or the liaison's own for the liaison.
+    fn path(&self, route: &str, caller: usize) -> String {
         let id = if route.starts_with("/api/v1/admin/beneficiaries/") {
             &self.beneficiary
         } else if route.starts_with("/api/v1/admin/cards/") {
@@ -376,7 +396,10 @@ impl World {
         } else if route.starts_with("/api/v1/admin/offers/") {
             &self.pending_offer
         } else if route.starts_with("/api/v1/admin/users/") {
-            &self.reviewer_id
+            match caller {
+                LIAISON => &self.liaison_id,
+                _ => &self.reviewer_id,
+            }
         } else if route.starts_with("/api/v1/merchant/offers/") {
             &self.own_offer
         } else if route.starts_with("/api/v1/merchant/terminals/") {
@@ -465,7 +488,7 @@ impl World {
 }
 
 async fn call(app: &TestApp, world: &World, row: &Row, caller: usize, n: u32) -> u16 {
-    let url = app.url(&world.path(&row.path));
+    let url = app.url(&world.path(&row.path, caller));
     let method = reqwest::Method::from_bytes(row.method.as_bytes()).unwrap();
     let mut request = app.client.request(method, url);
     if let Some(token) = &world.tokens[caller] {
@@ -515,13 +538,15 @@ crate::instant_backends! {
         }
         assert!(wrong.is_empty(), "{} cells differ:\n{}", wrong.len(), wrong.join("\n"));
 
-        // A reviewer reads its own account, not somebody else's.
+        // A reviewer and a liaison read their own accounts, not somebody else's.
         let others = app.get("/api/v1/admin/users?per_page=100", world.tokens[0].as_deref()).await.expect(200);
         let auditor_id = others["items"].as_array().unwrap().iter()
             .find(|u| u["username"] == "p.auditor").unwrap()["id"].as_str().unwrap().to_owned();
-        app.get(&format!("/api/v1/admin/users/{auditor_id}"), world.tokens[2].as_deref())
-            .await
-            .expect_problem(403, "forbidden");
+        for caller in [REVIEWER, LIAISON] {
+            app.get(&format!("/api/v1/admin/users/{auditor_id}"), world.tokens[caller].as_deref())
+                .await
+                .expect_problem(403, "forbidden");
+        }
         // Auditors see card numbers masked; the deciders whole.
         let path = format!("/api/v1/admin/cards/{}", world.card);
         let masked = app.get(&path, world.tokens[3].as_deref()).await.expect(200);

@@ -183,6 +183,7 @@ async fn world(ctx: &DemoContext<'_>) -> AppResult<DemoWorld> {
         region: None,
         from: today_date - chrono::Days::new(400),
         to: today_date,
+        today: today_date,
     };
     let figures = stats::figures(ctx.db, &scope).await?;
     let pairs = |counts: &[stats::Count]| counts.iter().map(|c| (c.key.clone(), c.count)).collect();

@@ -56,6 +56,21 @@ pub fn stats_tables(s: &Stats) -> Vec<(Table, Vec<Vec<Cell>>)> {
                 Cell::text("异地优惠总额（元）"),
                 Cell::Yuan(r.cross_region.discount_fen),
             ],
+            vec![Cell::text("新增需求"), Cell::Int(s.needs.opened)],
+            vec![Cell::text("完成需求"), Cell::Int(s.needs.done)],
+            vec![
+                Cell::text("完成用时中位数（天）"),
+                s.needs
+                    .median_days_to_done
+                    .map_or(Cell::Empty, Cell::Number),
+            ],
+            vec![
+                Cell::text("按时完成率（%）"),
+                s.needs
+                    .done_by_deadline_percent
+                    .map_or(Cell::Empty, Cell::Number),
+            ],
+            vec![Cell::text("逾期任务"), Cell::Int(s.needs.overdue)],
         ],
     ));
     tables.push((
@@ -226,6 +241,45 @@ pub fn stats_tables(s: &Stats) -> Vec<(Table, Vec<Vec<Cell>>)> {
                 ]
             })
             .collect(),
+    ));
+    let need_rows = |groups: &[stats::NeedGroup], label: Label, named: bool| {
+        groups
+            .iter()
+            .map(|g| {
+                let mut row = vec![Cell::text(label(&g.key))];
+                if named {
+                    row.push(Cell::opt_text(g.name.clone()));
+                }
+                row.extend([
+                    Cell::Int(g.opened),
+                    Cell::Int(g.done),
+                    g.median_days_to_done.map_or(Cell::Empty, Cell::Number),
+                    Cell::Int(g.done_with_deadline),
+                    Cell::Int(g.done_by_deadline),
+                    g.done_by_deadline_percent.map_or(Cell::Empty, Cell::Number),
+                    Cell::Int(g.overdue),
+                ]);
+                row
+            })
+            .collect::<Vec<_>>()
+    };
+    const NEED_FIGURES: [&str; 7] = [
+        "新增需求",
+        "完成需求",
+        "完成用时中位数（天）",
+        "有时限的完成需求",
+        "按时完成",
+        "按时完成率（%）",
+        "逾期任务",
+    ];
+    let mut table = Table::new("需求按地区", &[]);
+    table.headers = [&["行政区划代码", "地区"][..], &NEED_FIGURES].concat();
+    tables.push((table, need_rows(&s.needs.by_region, same, true)));
+    let mut table = Table::new("需求按类别", &[]);
+    table.headers = [&["需求类别"][..], &NEED_FIGURES].concat();
+    tables.push((
+        table,
+        need_rows(&s.needs.by_category, need_category_label, false),
     ));
     tables
 }

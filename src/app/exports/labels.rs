@@ -18,6 +18,11 @@ pub fn merchant_status_label(code: &str) -> &str {
     }
 }
 
+/// A need category's Chinese name (需求类别).
+pub fn need_category_label(code: &str) -> &str {
+    crate::domain::needs::NeedCategory::parse(code).map_or(code, |c| c.label())
+}
+
 pub fn merchant_kind_label(code: &str) -> &str {
     match code {
         "enterprise" => "企业",

@@ -124,6 +124,7 @@ pub fn plan(
         region: region.clone(),
         from: stats_from,
         to: to.unwrap_or(today).max(stats_from),
+        today,
     };
     Ok(ExportPlan {
         format,

@@ -14,8 +14,10 @@ use crate::db::{self, Conn, MerchantId};
 
 mod goals;
 pub mod home;
+pub mod needs;
 
 pub use goals::{Progress, TargetProgress};
+pub use needs::{NeedFigures, NeedGroup};
 
 /// What the figures are asked for.
 #[derive(Debug, Clone)]
@@ -25,6 +27,8 @@ pub struct StatsScope {
     /// Inclusive calendar dates, China time.
     pub from: NaiveDate,
     pub to: NaiveDate,
+    /// The service's today (`app::Clock`): effective statuses and overdue tasks.
+    pub today: NaiveDate,
 }
 
 impl StatsScope {
@@ -184,7 +188,13 @@ pub struct RedemptionFigures {
             "holder_region_name": "沁水县", "bearing_region_code": "440303", "bearing_region_name": "罗湖区",
             "count": 1, "discount_fen": 2000}]},
         "top_merchants": [{"merchant_id": "0193a8f2-7c1e-7d3a-9f00-1a2b3c4d5e70", "name": "罗湖拥军大药房",
-            "region_code": "440303", "count": 2, "discount_fen": 4000}]}
+            "region_code": "440303", "count": 2, "discount_fen": 4000}]},
+    "needs": {"opened": 3, "done": 2, "median_days_to_done": 6.5, "done_with_deadline": 2,
+        "done_by_deadline": 1, "done_by_deadline_percent": 50.0, "overdue": 1,
+        "by_region": [{"key": "440303", "name": "罗湖区", "opened": 3, "done": 2, "median_days_to_done": 6.5,
+            "done_with_deadline": 2, "done_by_deadline": 1, "done_by_deadline_percent": 50.0, "overdue": 1}],
+        "by_category": [{"key": "medical", "opened": 3, "done": 2, "median_days_to_done": 6.5,
+            "done_with_deadline": 2, "done_by_deadline": 1, "done_by_deadline_percent": 50.0, "overdue": 1}]}
 }))]
 pub struct Stats {
     /// The region subtree counted; null: everywhere.
@@ -204,6 +214,9 @@ pub struct Stats {
     pub cards: CardFigures,
     /// Redemptions between the dates.
     pub redemptions: RedemptionFigures,
+    /// Needs posted and done between the dates, and the tasks overdue today (需求清单 ·
+    /// 双清单).
+    pub needs: NeedFigures,
 }
 
 /// Largest first, then by key: a stable order for tables and tests.
@@ -225,7 +238,7 @@ fn ranked_sums(mut sums: Vec<Sum>) -> Vec<Sum> {
 pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<Stats> {
     use anyhow::Context;
     let like = scope.region_like();
-    let today = crate::domain::china_today();
+    let today = scope.today;
     let now = db::now();
 
     let merchant_rows = db::stats::merchant_groups(conn, &like, today)
@@ -251,6 +264,7 @@ pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<
         region: scope.region.clone(),
         from: crate::domain::year_start(scope.from),
         to: NaiveDate::from_ymd_opt(scope.to.year(), 12, 31).unwrap_or(scope.to),
+        today,
     };
     let (year_start, year_end) = years.utc_bounds();
     let admission_rows = db::figures::admissions(conn, &like, year_start, year_end)
@@ -311,6 +325,15 @@ pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<
             _ => {}
         }
     }
+    let (from_utc, until_utc) = scope.utc_bounds();
+    let need_facts = db::needs::figure_needs(conn, &like, from_utc, until_utc)
+        .await
+        .context("counting needs")?;
+    let task_facts = db::needs::figure_tasks(conn, &like)
+        .await
+        .context("counting tasks")?;
+    codes.extend(need_facts.iter().map(|n| n.region_code.clone()));
+    codes.extend(task_facts.iter().map(|t| t.region_code.clone()));
     codes.extend(scope.region.as_ref().map(|r| r.as_str().to_owned()));
     codes.sort();
     codes.dedup();
@@ -324,7 +347,6 @@ pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<
         .await
         .context("counting insurance gifts")?;
     let targets = goals::progress(scope, &admissions, &gifts, &known);
-    let (from_utc, until_utc) = scope.utc_bounds();
     let offline = db::figures::offline_redemptions(conn, &like, from_utc, until_utc)
         .await
         .context("counting offline redemptions")?;
@@ -435,6 +457,16 @@ pub async fn compute(conn: &mut Conn<'_>, scope: &StatsScope) -> anyhow::Result<
         beneficiaries,
         cards,
         redemptions,
+        needs: needs::tally(
+            &need_facts,
+            &task_facts,
+            &needs::Window {
+                since: from_utc,
+                until: until_utc,
+            },
+            today,
+            &names,
+        ),
     })
 }
 
@@ -473,6 +505,7 @@ mod tests {
             region: None,
             from: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
             to: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
+            today: NaiveDate::from_ymd_opt(2026, 8, 1).unwrap(),
         };
         let (start, end) = scope.utc_bounds();
         assert_eq!(start.to_string(), "2026-07-31 16:00:00");
