@@ -133,6 +133,7 @@ async fn a_liaisons_need_is_taken_up_followed_and_completed_in_the_console() {
         b.click(&format!("tr[data-id=\"{need_id}\"]")).await;
         b.find("#suggestions").await;
         b.find("#need-status-form").await;
+        b.picture("liaison-need").await;
         assert_eq!(
             count(b, "#take-up-form").await,
             0,
@@ -178,6 +179,7 @@ async fn a_liaisons_need_is_taken_up_followed_and_completed_in_the_console() {
         message_ok(b).await;
         b.wait_for("#task-status", "@data-status", |s| s == "done")
             .await;
+        b.picture("office-task").await;
         assert_eq!(
             count(b, "#note-form").await,
             0,
@@ -353,6 +355,7 @@ async fn a_partners_resource_is_suggested_on_a_matching_need() {
             t.contains("拥军商户1号") && t.contains("医疗救护")
         })
         .await;
+        b.picture("office-need-suggestions").await;
         // Not on a need of another category.
         b.click("a[data-nav=\"needs\"]").await;
         b.click(&format!("tr[data-id=\"{}\"]", id(&lessons))).await;
@@ -465,6 +468,7 @@ async fn an_overdue_task_is_marked_by_the_servers_day() {
         .await;
         b.wait_for(&row(&late), "@class", |c| c.contains("overdue-row"))
             .await;
+        b.picture("office-tasks").await;
         for other in [&due, &finished] {
             b.find(&row(other)).await;
             assert_eq!(
@@ -482,6 +486,7 @@ async fn an_overdue_task_is_marked_by_the_servers_day() {
         b.click(&row(&late)).await;
         b.wait_for("#task-status", "@data-overdue", |v| v == "true")
             .await;
+        b.picture("office-task-overdue").await;
 
         // A task of the second list, put on it in the page with a deadline already past.
         b.click("a[data-nav=\"tasks\"]").await;
