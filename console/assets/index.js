@@ -18,10 +18,14 @@ const ROUTES = {
   users: () => import('./office/admin.js'),
   roster: () => import('./office/admin.js'),
   audit: () => import('./office/admin.js'),
+  needs: () => import('./office/needs.js'),
+  resources: () => import('./office/needs.js'),
+  tasks: () => import('./office/tasks.js'),
   profile: () => import('./office/partner.js'),
   'my-offers': () => import('./office/partner.js'),
   terminals: () => import('./office/partner.js'),
   redemptions: () => import('./office/partner.js'),
+  'my-resources': () => import('./office/partner.js'),
 };
 const NAV_OF_ROUTE = { merchants: 'applications' };
 
@@ -116,7 +120,7 @@ async function route() {
   let key = parts[0];
   if (!key || key === 'login' || !ROUTES[key]) { location.replace(`#/${items[0][0]}`); return; }
   const navKey = NAV_OF_ROUTE[key] || key;
-  const partnerKeys = ['profile', 'my-offers', 'terminals', 'redemptions'];
+  const partnerKeys = ['profile', 'my-offers', 'terminals', 'redemptions', 'my-resources'];
   const allowed = items.some(([k]) => k === navKey) || (key === 'merchants' && isOffice());
   if (!allowed || (me.role === 'merchant_staff') !== partnerKeys.includes(key)) {
     location.replace(`#/${items[0][0]}`);

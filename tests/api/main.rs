@@ -12,6 +12,7 @@ mod caching;
 mod cli;
 mod console;
 mod console_flows;
+mod console_lists;
 mod demo;
 mod exports;
 mod group_commit;

@@ -100,7 +100,7 @@ async function audit(root, ctx) {
   const f0 = { entity_type: p.get('entity_type') || '', entity_id: p.get('entity_id') || '', actor: p.get('actor') || '', page: Number(p.get('page') || 1) };
   const data = await get('/api/v1/admin/audit-log', { ...f0, per_page: 50 });
   const f = h('form', { class: 'filters', id: 'audit-filter' },
-    field('对象类型', select({ id: 'audit-entity-type', name: 'entity_type' }, [['merchant', '商户'], ['offer', '优待项目'], ['beneficiary', '优抚对象'], ['card', '优待卡'], ['staff', '账号'], ['complaint', '投诉'], ['inspection', '抽查'], ['export', '导出'], ['target', '年度目标']], f0.entity_type, '全部')),
+    field('对象类型', select({ id: 'audit-entity-type', name: 'entity_type' }, [['merchant', '商户'], ['offer', '优待项目'], ['beneficiary', '优抚对象'], ['card', '优待卡'], ['staff', '账号'], ['complaint', '投诉'], ['inspection', '抽查'], ['export', '导出'], ['target', '年度目标'], ['need', '需求'], ['resource', '资源'], ['task', '任务']], f0.entity_type, '全部')),
     field('对象 ID', input({ id: 'audit-entity-id', name: 'entity_id', value: f0.entity_id })),
     field('操作人', input({ id: 'audit-actor', name: 'actor', value: f0.actor })),
     h('button', { type: 'submit', class: 'primary' }, '查询'));

@@ -1,7 +1,7 @@
 // Chinese names of every vocabulary the API speaks (docs/design.md).
 export const ROLE = {
   super_admin: '超级管理员', region_admin: '区域管理员', reviewer: '联审审核员',
-  auditor: '审计员', merchant_staff: '商户工作人员',
+  auditor: '审计员', military_liaison: '部队联络员', merchant_staff: '商户工作人员',
 };
 export const MERCHANT_STATUS = {
   pending: '待审核', under_review: '联审中', public_notice: '公示中', active: '已入驻',
@@ -52,7 +52,19 @@ export const INSPECTION_OUTCOME = { compliant: '合格', non_compliant: '不合�
 export const EXIT_DECISION = { retain: '保留', suspend: '暂停', revoke: '退出' };
 export const EXPORT_KIND = {
   merchants: '拥军商户台账', redemptions: '核销记录', beneficiaries: '优抚对象台账', stats: '统计报表',
+  tasks: '任务台账（双清单）',
 };
+// Needs, resources and the joint task list (src/domain/needs.rs).
+export const NEED_CATEGORY = {
+  transport: '交通', logistics: '物流', medical: '医疗', telecom: '通信', education: '教育',
+  employment: '就业', legal: '法律', culture: '文化', supplies: '物资', daily_life: '生活', other: '其他',
+};
+export const URGENCY = { routine: '一般', urgent: '紧急', emergency: '急时战时' };
+export const NEED_STATUS = { open: '待对接', matched: '已对接', in_progress: '办理中', done: '已办结', closed: '已关闭' };
+export const RESOURCE_MODE = { peacetime: '平时', emergency: '急时战时' };
+export const TASK_DIRECTION = { locality_for_troops: '地方为部队办实事', troops_for_locality: '部队为地方办实事' };
+export const TASK_STATUS = { open: '未开始', in_progress: '推进中', done: '已完成', closed: '已关闭' };
+export const TASK_EVENT = { note: '进展', status: '状态变更', completion: '办结' };
 export const SOURCE = { set: '本级设定', default: '默认', sum_of_cities: '各市合计', sum_of_provinces: '各省合计' };
 export const TARGET = {
   new_partners: '新增拥军商户', insurance_gifts: '赠送保险', activities: '拥军活动', people_served: '服务人次',
@@ -64,6 +76,8 @@ export const ACTION = {
   'merchant.revoke': '退出', 'merchant.expire': '协议到期', 'merchant.renew': '续签',
   'merchant.update': '修改登记信息', 'merchant.update_profile': '商户更新资料', 'merchant.flag': '列入退出复核',
   'merchant.exit_review': '退出复核决定', 'merchant.end_notice': '公示期结束（演示数据）',
+  'need.create': '发布需求', 'need.status': '需求状态变更', 'resource.create': '登记资源',
+  'task.create': '任务立项', 'task.note': '记录进展', 'task.status': '任务状态变更', 'task.complete': '任务办结',
 };
 
 export function label(map, key) {

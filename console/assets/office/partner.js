@@ -1,4 +1,4 @@
-// The partner's pages (merchant_staff): profile, offers, terminals, redemptions.
+// The partner's pages (merchant_staff): profile, offers, terminals, redemptions, resources.
 import { get, post, patch, del } from './api.js';
 import {
   h, clear, section, pageHeader, dl, field, input, textarea, select, checkboxes, checked, button, act, ok, val,
@@ -9,6 +9,8 @@ import {
   BENEFICIARY_CATEGORY, HONOR, REDEMPTION_STATUS, label, options,
 } from './labels.js';
 import { terms, limits, validity, offerStatus } from './offer-format.js';
+import { resourceForm, resourceTable } from './needs.js';
+import { me } from './roles.js';
 
 const refresh = () => window.dispatchEvent(new HashChangeEvent('hashchange'));
 
@@ -16,6 +18,7 @@ export async function render(root, ctx) {
   if (ctx.key === 'profile') return profile(root);
   if (ctx.key === 'my-offers') return offers(root, ctx);
   if (ctx.key === 'terminals') return terminals(root, ctx);
+  if (ctx.key === 'my-resources') return resources(root, ctx);
   return redemptions(root, ctx);
 }
 
@@ -257,4 +260,18 @@ function voidForm(r) {
     refresh();
   }));
   return h('div', { class: 'row-form' }, field('作废理由', reason), b);
+}
+
+// ---- resources ----------------------------------------------------------------
+async function resources(root, ctx) {
+  const page = Number(ctx.params.get('page') || 1);
+  const data = await get('/api/v1/merchant/resources', { page, per_page: 20 });
+  root.append(pageHeader('资源', h('p', { class: 'muted' }, '本商户可为部队提供的资源；主管部门和部队联络员在需求清单中可看到推荐')));
+  const form = resourceForm(me.merchant ? me.merchant.region_code : '', async (body) => {
+    const r = await post('/api/v1/merchant/resources', body);
+    ok(`资源“${r.title}”已登记`);
+    refresh();
+  });
+  root.append(section('登记资源', form), section('我的资源', resourceTable(data.items, false)),
+    pager(data.page, data.per_page, data.total, (p) => setParams({ page: p })));
 }

@@ -3,6 +3,8 @@
 const OFFICE = ['super_admin', 'region_admin', 'reviewer', 'auditor'];
 const ADMINS = ['super_admin', 'region_admin'];
 const READERS = ['super_admin', 'region_admin', 'auditor'];
+// A unit's contact (部队联络员) posts and follows needs, reads resources and tasks.
+const LISTS = [...READERS, 'military_liaison'];
 
 const RULES = {
   'merchants.read': OFFICE,
@@ -28,6 +30,12 @@ const RULES = {
   'targets.write': ADMINS,
   'staff.read': READERS,
   'staff.create': ADMINS,
+  'needs.read': LISTS,
+  'needs.write': [...ADMINS, 'military_liaison'],
+  'resources.read': LISTS,
+  'resources.write': ADMINS,
+  'tasks.read': LISTS,
+  'tasks.write': ADMINS,
   merchant: ['merchant_staff'],
 };
 
@@ -43,6 +51,9 @@ export const OFFICE_NAV = [
   ['beneficiaries', '优抚对象与卡', 'beneficiaries.read'],
   ['complaints', '投诉与退出复核', 'complaints.read'],
   ['inspections', '抽查', 'inspections.read'],
+  ['needs', '需求清单', 'needs.read'],
+  ['resources', '资源目录', 'resources.read'],
+  ['tasks', '双清单任务', 'tasks.read'],
   ['exports', '台账导出', 'exports.read'],
   ['users', '工作人员账号', 'staff.read'],
   ['roster', '急时战时名录', 'emergency_roster.read'],
@@ -53,6 +64,7 @@ export const PARTNER_NAV = [
   ['my-offers', '优待项目'],
   ['terminals', '收银终端'],
   ['redemptions', '核销记录'],
+  ['my-resources', '资源'],
 ];
 
 export function navItems() {
