@@ -238,6 +238,14 @@ async fn build_state(settings: &Settings, db: Db, cache: Cache) -> anyhow::Resul
         .map(|p| p.expose_secret())
         .collect();
     let redemptions = redemption_queue(&db, settings.redeem_batches, settings.redeem_batch_max);
+    match crate::app::offers::recount_quotas(&db).await {
+        Ok(0) => {}
+        Ok(offers) => tracing::info!(
+            offers,
+            "limited offers' shown counts recounted from their shards"
+        ),
+        Err(error) => tracing::warn!(%error, "recounting the limited offers' shown counts failed"),
+    }
     Ok(AppState {
         db,
         cache,

@@ -17,6 +17,7 @@ pub mod merchants;
 pub mod needs;
 pub mod offer_search;
 pub mod offers;
+pub mod quota;
 pub mod redemption_batch;
 pub mod regions;
 pub mod schema;

@@ -3,8 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::{
     BoolExpressionMethods, EscapeExpressionMethods, ExpressionMethods, JoinOnDsl,
-    NullableExpressionMethods, OptionalExtension, QueryDsl, QueryResult, SelectableHelper,
-    TextExpressionMethods,
+    OptionalExtension, QueryDsl, QueryResult, SelectableHelper, TextExpressionMethods,
 };
 use diesel_async::RunQueryDsl;
 
@@ -235,24 +234,24 @@ pub async fn list_offers(
     })
 }
 
-/// Takes one from the offer's total quota; `false` when it is exhausted. The
-/// conditional update locks the offer's row until the commit. (A batch of redemptions
-/// takes its units at once: `redemption_batch::take_quota`.)
+/// Takes one from the offer's total quota and shows it used, in the caller's
+/// transaction; `false` when it is exhausted. For writers outside the rush (the demo's
+/// history); the point of sale takes its units by batch (`quota::take`).
 pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<bool> {
-    let changed = with_conn!(conn, |c| diesel::update(
-        offers::table.filter(offers::id.eq(id)).filter(
-            offers::total_quota
-                .is_null()
-                .or(offers::used_total.lt(offers::total_quota.assume_not_null()))
-        )
-    )
-    .set(offers::used_total.eq(offers::used_total + 1))
-    .execute(c)
-    .await)?;
-    Ok(changed == 1)
+    if super::quota::take(conn, id, 0, 1).await? == 0 {
+        return Ok(false);
+    }
+    with_conn!(conn, |c| diesel::update(offers::table.find(id))
+        .set(offers::used_total.eq(offers::used_total + 1))
+        .execute(c)
+        .await)?;
+    Ok(true)
 }
 
+/// Gives one back to the offer's total quota (a voided redemption), on its shards and
+/// on what it shows.
 pub async fn give_back_quota(conn: &mut Conn<'_>, id: OfferId) -> QueryResult<()> {
+    super::quota::give_back(conn, id).await?;
     with_conn!(conn, |c| diesel::update(
         offers::table
             .filter(offers::id.eq(id))

@@ -3,13 +3,13 @@
 //! stays its own. Call them in a transaction.
 
 use chrono::NaiveDateTime;
-use diesel::{ExpressionMethods, NullableExpressionMethods, QueryDsl, QueryResult};
+use diesel::{ExpressionMethods, QueryDsl, QueryResult};
 use diesel_async::RunQueryDsl;
 use std::collections::HashSet;
 
 use super::offers::RedemptionRow;
-use super::schema::{idempotency_keys, offers, redemptions};
-use super::{Conn, OfferId, RedemptionId, TerminalId};
+use super::schema::{idempotency_keys, redemptions};
+use super::{Conn, RedemptionId, TerminalId};
 use crate::with_conn;
 
 /// An idempotency key claimed with the answer it will give.
@@ -153,32 +153,6 @@ pub async fn insert_redemptions(
     .into_iter()
     .collect();
     Ok(rows.iter().map(|r| written.contains(&r.id)).collect())
-}
-
-/// Takes up to `wanted` units of an offer's total quota; how many it took. All of them
-/// in one conditional update when they are left (the usual case); else one at a time
-/// until the quota is used up. The update locks the offer's row until the commit.
-pub async fn take_quota(conn: &mut Conn<'_>, id: OfferId, wanted: i64) -> QueryResult<i64> {
-    if wanted <= 0 {
-        return Ok(0);
-    }
-    let all = with_conn!(conn, |c| diesel::update(
-        offers::table
-            .filter(offers::id.eq(id))
-            .filter(offers::total_quota.is_not_null())
-            .filter((offers::used_total + wanted).le(offers::total_quota.assume_not_null()))
-    )
-    .set(offers::used_total.eq(offers::used_total + wanted))
-    .execute(c)
-    .await)?;
-    if all == 1 {
-        return Ok(wanted);
-    }
-    let mut taken = 0;
-    while taken < wanted && super::offers::take_quota(conn, id).await? {
-        taken += 1;
-    }
-    Ok(taken)
 }
 
 /// Removes ledger rows written in this transaction for redemptions refused after

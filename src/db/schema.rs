@@ -384,6 +384,18 @@ diesel::table! {
     use diesel::sql_types::*;
     use crate::db::ids::DbUuid;
 
+    offer_quota_shards (offer_id, shard) {
+        offer_id -> DbUuid,
+        shard -> SmallInt,
+        granted -> BigInt,
+        used -> BigInt,
+    }
+}
+
+diesel::table! {
+    use diesel::sql_types::*;
+    use crate::db::ids::DbUuid;
+
     holder_usage (offer_id, beneficiary_id, period_key) {
         offer_id -> DbUuid,
         beneficiary_id -> DbUuid,
@@ -520,6 +532,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     terminals,
     redemptions,
     holder_usage,
+    offer_quota_shards,
     idempotency_keys,
     complaints,
     inspections,

@@ -89,6 +89,7 @@ pub mod network;
 pub mod offer;
 pub mod oversight;
 pub mod phone;
+pub mod quota;
 pub mod region;
 pub mod staff;
 pub mod targets;

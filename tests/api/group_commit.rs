@@ -180,10 +180,13 @@ async fn a_process_killed_in_the_rush_lets_no_more_than_the_quota_through() {
         before_kill.push(task.await.unwrap());
     }
 
-    // Whatever was under way rolled back: the quota counts exactly the ledger.
-    let used = offer_row(&app, &limited["id"]).await.used_total;
+    // Whatever was under way rolled back: the quota's shards count exactly the ledger.
+    // What the offer shows may lag by the batch the kill caught between its commit and
+    // its display; the next batch (below) shows the count again.
+    let used = shards_used(&app, &limited["id"]).await;
     assert_eq!(used, ledger_total(&app, &shop).await);
     assert!((1..=60).contains(&used), "{used} used");
+    assert!(offer_row(&app, &limited["id"]).await.used_total <= used);
 
     // The tills retry every request with its key: those that were written answer as
     // before, and the quota is reached exactly, never passed.
@@ -205,5 +208,104 @@ async fn a_process_killed_in_the_rush_lets_no_more_than_the_quota_through() {
         .count();
     assert_eq!((granted, exhausted), (60, 140));
     assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 60);
+    assert_eq!(shards_used(&app, &limited["id"]).await, 60);
     assert_eq!(ledger_total(&app, &shop).await, 60);
+}
+
+/// What the offer's quota shards have handed out, and each shard's grant and use.
+async fn shards(app: &TestApp, id: &Value) -> Vec<(i64, i64)> {
+    use diesel::sql_types::{BigInt, Text};
+    use diesel_async::RunQueryDsl;
+    #[derive(diesel::QueryableByName)]
+    struct Shard {
+        #[diesel(sql_type = BigInt)]
+        granted: i64,
+        #[diesel(sql_type = BigInt)]
+        used: i64,
+    }
+    let sql = match app.backend {
+        Backend::Postgres => "SELECT granted, used FROM offer_quota_shards WHERE CAST(offer_id AS TEXT) = $1 ORDER BY shard",
+        Backend::Sqlite => "SELECT granted, used FROM offer_quota_shards WHERE CAST(offer_id AS TEXT) = ? ORDER BY shard",
+    };
+    let mut pooled = app.state.db.get().await.unwrap();
+    let mut conn = pooled.conn();
+    yongjun::with_conn!(&mut conn, |c| diesel::sql_query(sql)
+        .bind::<Text, _>(id.as_str().unwrap())
+        .load::<Shard>(c)
+        .await
+        .unwrap())
+    .into_iter()
+    .map(|s| (s.granted, s.used))
+    .collect()
+}
+
+async fn shards_used(app: &TestApp, id: &Value) -> i64 {
+    shards(app, id).await.iter().map(|(_, used)| used).sum()
+}
+
+crate::instant_backends! {
+    async fn a_quota_on_shards_adds_up_follows_changes_and_voids_and_is_recounted(app) {
+        let shop = open_shop(&app).await;
+        let mut limited = ten_percent();
+        limited["total_quota"] = json!(40);
+        let limited = offer(&app, &shop, limited).await;
+        let grants = shards(&app, &limited["id"]).await;
+        assert_eq!(grants.len(), 16);
+        assert_eq!(grants.iter().map(|(g, _)| g).sum::<i64>(), 40, "{grants:?}");
+        assert!(grants.iter().all(|(g, u)| (2..=3).contains(g) && *u == 0), "{grants:?}");
+
+        // Thirty at once, from one till: every shard is counted on, none beyond its grant.
+        let mut bodies = Vec::new();
+        for i in 0..30 {
+            bodies.push((format!("s-{i}"), json!({"token": qr(&app, &shop.holder).await, "offer_id": limited["id"], "bill_fen": 1000})));
+        }
+        let answers = futures_util::future::join_all(bodies.iter()
+            .map(|(key, body)| redeem(&app, &shop.terminal, key, body.clone()))).await;
+        assert!(answers.iter().all(|a| a.status == 201), "{:?}", answers.iter().find(|a| a.status != 201));
+        let counted = shards(&app, &limited["id"]).await;
+        assert!(counted.iter().all(|(g, u)| u <= g), "{counted:?}");
+        assert_eq!(shards_used(&app, &limited["id"]).await, 30);
+        assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 30);
+
+        // A smaller quota keeps what each shard used; below what is used it is refused
+        // and nothing changes.
+        let path = format!("/api/v1/merchant/offers/{}", limited["id"].as_str().unwrap());
+        let patch = |body: Value| app.send(app.client.patch(app.url(&path)).bearer_auth(&shop.staff).json(&body));
+        patch(json!({"total_quota": 29})).await.expect_problem(422, "validation_failed");
+        patch(json!({"total_quota": 32})).await.expect(200);
+        let resized = shards(&app, &limited["id"]).await;
+        assert_eq!(resized.iter().map(|(g, _)| g).sum::<i64>(), 32, "{resized:?}");
+        assert!(resized.iter().zip(&counted).all(|((g, u), (_, before))| u == before && u <= g), "{resized:?}");
+        // (A material change sends the offer back to review: approve it again.)
+        app.post(&format!("/api/v1/admin/offers/{}/approve", limited["id"].as_str().unwrap()), Some(&shop.root), json!({})).await.expect(200);
+
+        // The last two, then none: the batch that finds its shard empty takes from the others.
+        for i in 0..3 {
+            let body = json!({"token": qr(&app, &shop.holder).await, "offer_id": limited["id"], "bill_fen": 1000});
+            let answer = redeem(&app, &shop.terminal, &format!("last-{i}"), body).await;
+            if i < 2 { answer.expect(201); } else { answer.expect_problem(409, "quota_exhausted"); }
+        }
+        assert_eq!(shards_used(&app, &limited["id"]).await, 32);
+
+        // A void gives one back, on a shard and on the offer.
+        let receipt = &answers[0].body;
+        app.post(&format!("/api/v1/merchant/redemptions/{}/void", receipt["id"].as_str().unwrap()), Some(&shop.staff),
+            json!({"reason": "收银员误操作"})).await.expect(200);
+        assert_eq!(shards_used(&app, &limited["id"]).await, 31);
+        assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 31);
+
+        // A count lost between a commit and its display comes back at start-up.
+        {
+            use diesel::{ExpressionMethods, QueryDsl};
+            use diesel_async::RunQueryDsl;
+            use yongjun::db::schema::offers;
+            let id = OfferId(limited["id"].as_str().unwrap().parse().unwrap());
+            let mut pooled = app.state.db.get().await.unwrap();
+            let mut conn = pooled.conn();
+            yongjun::with_conn!(&mut conn, |c| diesel::update(offers::table.filter(offers::id.eq(id)))
+                .set(offers::used_total.eq(3_i64)).execute(c).await.unwrap());
+        }
+        assert_eq!(yongjun::app::offers::recount_quotas(&app.state.db).await.unwrap(), 1);
+        assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 31);
+    }
 }

@@ -176,6 +176,7 @@ pub async fn create(db: &Db, staff: &MerchantStaff, request: &OfferRequest) -> A
     let actor = staff.user.actor();
     conn.transaction(async |tx| {
         offers::insert_offer(tx, &row).await?;
+        db::quota::reset(tx, row.id, row.total_quota, 0).await?;
         record_offer_change(tx, &actor, &row, &region, "offer.create", None, None).await
     })
     .await?;
@@ -244,6 +245,7 @@ pub async fn update(
     // An unlimited offer's redemptions are not counted on its row: a new quota starts
     // from what was already redeemed.
     let quota_introduced = row.total_quota.is_none() && request.total_quota.is_some();
+    let quota_before = row.total_quota;
     if quota_introduced {
         row.used_total = offers::completed_redemptions(&mut conn, row.merchant_id, row.id).await?;
     }
@@ -261,6 +263,15 @@ pub async fn update(
         offers::save_offer(tx, &row).await?;
         if quota_introduced {
             offers::set_used_total(tx, row.id, row.used_total).await?;
+            db::quota::reset(tx, row.id, row.total_quota, row.used_total).await?;
+        } else if let Some(total) = row.total_quota.filter(|t| quota_before != Some(*t)) {
+            // The shards count exactly (what the offer shows may lag by a batch).
+            if let Err(used) = db::quota::resize(tx, row.id, total).await? {
+                return Err(AppError::invalid_field(
+                    "total_quota",
+                    format!("must not be below the {used} already used"),
+                ));
+            }
         }
         record_offer_change(
             tx,
@@ -359,4 +370,12 @@ pub async fn act_as_office(
         admin.covers_code(region)
     })
     .await
+}
+
+/// Sets what each limited offer shows as used to what its quota's shards handed out (at
+/// start-up: a count lost between a batch's commit and its display comes back); how
+/// many offers changed.
+pub async fn recount_quotas(db: &Db) -> AppResult<usize> {
+    let mut pooled = db.get().await?;
+    Ok(db::quota::recount_shown(&mut pooled.conn()).await?)
 }

@@ -3,6 +3,7 @@
 //! multi-row statements where they can be, and each redemption's refusal still its own.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
 
 use super::group_commit::{Batched, GroupCommit};
@@ -142,23 +143,40 @@ async fn write_batch_rows(db: Db, items: &[Queued]) -> Vec<AppResult<Written>> {
         }
     };
     let mut conn = pooled.conn();
-    let error = match conn
+    let outcomes = match conn
         .transaction(async |tx| write_all(tx, items).await)
         .await
     {
-        Ok(written) => return written.into_iter().map(Ok).collect(),
-        Err(error) if items.len() == 1 => return vec![Err(error)],
-        Err(error) => error,
+        Ok(written) => written.into_iter().map(Ok).collect(),
+        Err(error) if items.len() == 1 => vec![Err(error)],
+        Err(error) => {
+            tracing::warn!(%error, redemptions = items.len(), "a batch failed; writing its redemptions one by one");
+            let mut outcomes = Vec::with_capacity(items.len());
+            for item in items {
+                let one = std::slice::from_ref(item);
+                let written = conn.transaction(async |tx| write_all(tx, one).await).await;
+                outcomes.push(written.map(|mut w| w.remove(0)));
+            }
+            outcomes
+        }
     };
-    tracing::warn!(%error, redemptions = items.len(), "a batch failed; writing its redemptions one by one");
-    let mut outcomes = Vec::with_capacity(items.len());
-    for item in items {
-        let one = std::slice::from_ref(item);
-        let written = conn.transaction(async |tx| write_all(tx, one).await).await;
-        outcomes.push(written.map(|mut w| w.remove(0)));
+    // What the limited offers show as used, now that the units are committed.
+    let shown: BTreeSet<OfferId> = items
+        .iter()
+        .zip(&outcomes)
+        .filter(|(item, outcome)| item.prepared.counted && matches!(outcome, Ok(Written::Redeemed)))
+        .map(|(item, _)| item.prepared.row.offer_id)
+        .collect();
+    for offer in shown {
+        if let Err(error) = db::quota::show_used(&mut conn, offer).await {
+            tracing::warn!(%error, %offer, "an offer's shown count lags until its next batch");
+        }
     }
     outcomes
 }
+
+/// The shard the next batch starts on.
+static NEXT_SHARD: AtomicUsize = AtomicUsize::new(0);
 
 /// The writes of prepared redemptions, in an order every batch follows (keys, holder
 /// uses, ledger, quotas; each sorted) so two batches never wait on each other in a
@@ -230,8 +248,8 @@ async fn write_all(tx: &mut Conn<'_>, items: &[Queued]) -> AppResult<Vec<Written
         }
     }
 
-    // Quotas last, one update per offer for the whole batch: every redemption of the
-    // offer waits on that row's lock until the commit, so the less after it the better.
+    // Quotas last, one update of one shard per offer for the whole batch (a shard's
+    // lock is held until the commit, so the less after it the better).
     let mut counted: BTreeMap<OfferId, Vec<usize>> = BTreeMap::new();
     for i in (0..n).filter(|&i| in_ledger[i] && items[i].prepared.counted) {
         counted
@@ -240,8 +258,10 @@ async fn write_all(tx: &mut Conn<'_>, items: &[Queued]) -> AppResult<Vec<Written
             .push(i);
     }
     let mut unwritten = Vec::new();
+    // Each batch starts on the next shard: batches at once count on different rows.
+    let shard = NEXT_SHARD.fetch_add(1, Ordering::Relaxed);
     for (offer, waiting) in counted {
-        let granted = batch::take_quota(tx, offer, waiting.len() as i64).await?;
+        let granted = db::quota::take(tx, offer, shard, waiting.len() as i64).await?;
         for &i in waiting.iter().skip(usize::try_from(granted).unwrap_or(0)) {
             refused[i] = Some(quota_exhausted());
             unwritten.push(items[i].prepared.row.id);
