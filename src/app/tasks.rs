@@ -137,14 +137,26 @@ pub async fn create_task(
             (direction, region.as_str().to_owned(), title)
         }
     };
-    match staff::find_by_username(&mut conn, &new.owner_user).await? {
-        Some(owner) if !owner.disabled => {}
+    let owner = match staff::find_by_username(&mut conn, &new.owner_user).await? {
+        Some(owner) if !owner.disabled => StaffUser::from_row(owner)?,
         _ => {
             return Err(AppError::invalid_field(
                 "owner_user",
                 "is not the user name of an enabled staff account",
             ))
         }
+    };
+    // The owner follows the task in its own list: an account that reads the tasks of
+    // the task's region.
+    let reads_tasks = matches!(
+        crate::app::permissions::access(owner.role, Operation::TasksRead),
+        crate::app::permissions::Access::Allowed(_)
+    );
+    if !reads_tasks || !owner.covers_code(&region) {
+        return Err(AppError::invalid_field(
+            "owner_user",
+            "must be an account that reads the tasks of the task's region (an office or a liaison there)",
+        ));
     }
     if let Some(merchant) = new.merchant_id {
         merchants::find(&mut conn, merchant)

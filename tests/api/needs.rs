@@ -121,6 +121,19 @@ crate::backends_with! {
             "measures": "x", "deadline": "2027-03-31"})).await.expect_problem(422, "validation_failed");
         let matched = app.get(&format!("/api/v1/needs/{need_id}"), Some(&liaison)).await.expect(200);
         assert_eq!(matched["status"], "matched");
+        // The owner must follow the task: not a partner's account, nor an office elsewhere.
+        app.post(&format!("/api/v1/admin/merchants/{}/staff", id(&shop)), Some(&root),
+            json!({"username": "n.till", "password": "n-till-password"})).await.expect(201);
+        app.staff(&root, "n.futian", "region_admin", Some("440304"), None).await;
+        for owner in ["n.till", "n.futian"] {
+            let refused = app.post("/api/v1/admin/tasks", Some(&office), json!({"need_id": need_id,
+                "owner_unit": "罗湖区卫健局", "owner_user": owner, "measures": "组织义诊进军营",
+                "deadline": "2027-03-31"})).await.expect_problem(422, "validation_failed");
+            assert!(refused.to_string().contains("owner_user"), "{refused}");
+        }
+        // Nor is the need closed while its task is under way.
+        app.post(&format!("/api/v1/needs/{need_id}/status"), Some(&liaison),
+            json!({"status": "closed", "reason": "部队已自行解决"})).await.expect_problem(409, "invalid_transition");
         app.post(&format!("/api/v1/admin/tasks/{task_id}/notes"), Some(&office),
             json!({"body": "已联系医院", "attachments": ["方案.pdf"]})).await.expect(201);
         app.post(&format!("/api/v1/admin/tasks/{task_id}/complete"), Some(&office), json!({})).await
@@ -275,8 +288,9 @@ crate::backends_with! {
             json!({"evidence": "义诊已完成"})).await.expect(200);
         app.post("/api/v1/admin/tasks", Some(&office), take_up(&b, "2027-02-20")).await.expect(201);
         // The troops' task for the locality in Futian, overdue: no category.
+        app.staff(&root, "f.futian", "region_admin", Some("440304"), None).await;
         app.post("/api/v1/admin/tasks", Some(&root), json!({"direction": "troops_for_locality",
-            "title": "助力春耕", "region_code": "440304", "owner_unit": "驻深某部", "owner_user": "f.office",
+            "title": "助力春耕", "region_code": "440304", "owner_unit": "驻深某部", "owner_user": "f.futian",
             "measures": "出动兵力协助春耕", "deadline": "2027-02-01"})).await.expect(201);
         backdate_need(&app, &a, "2027-01-01T09:00:00", Some("2027-01-05T21:00:00")).await;
         backdate_need(&app, &b, "2027-01-10T09:00:00", None).await;
