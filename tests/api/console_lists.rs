@@ -511,6 +511,18 @@ async fn an_overdue_task_is_marked_by_the_servers_day() {
             .trim_start_matches("/tasks/")
             .to_owned();
 
+        // The overview counts both overdue tasks and leads to them.
+        b.click("a[data-nav=\"dashboard\"]").await;
+        b.wait_for("#needs-kpis", "", |t| {
+            t.contains("逾期任务") && t.contains("逾期任务\n2")
+        })
+        .await;
+        b.click("#needs-kpis a.kpi-link").await;
+        b.wait_for("#view tbody", "", |t| {
+            t.contains("助力春耕") && t.contains("修缮营区道路") && !t.contains("清理河道")
+        })
+        .await;
+
         // The ledger is among the exports.
         b.click("a[data-nav=\"exports\"]").await;
         choose(b, "#export-kind", "tasks").await;

@@ -2,7 +2,7 @@
 import { get, put } from './api.js';
 import { h, section, pageHeader, money, num, field, input, button, act, ok, table, setParams, regionName, dateTime } from './ui.js';
 import { monthBars, hBars, progress, donut } from './charts.js';
-import { MERCHANT_STATUS, MERCHANT_CATEGORY, BENEFICIARY_CATEGORY, CARD_PRODUCT, OFFER_KIND, TARGET, SOURCE, label } from './labels.js';
+import { MERCHANT_STATUS, MERCHANT_CATEGORY, BENEFICIARY_CATEGORY, CARD_PRODUCT, OFFER_KIND, TARGET, SOURCE, NEED_CATEGORY, label } from './labels.js';
 import { can, me } from './roles.js';
 
 function monthsBetween(from, to, byMonth) {
@@ -95,12 +95,41 @@ export async function render(root, ctx) {
     section('优待卡（按卡种）', hBars(stats.cards.by_product.map((x) => ({ label: label(CARD_PRODUCT, x.key), value: x.count })), { title: '优待卡按卡种', kind: 'c' })),
     section('优抚对象（按类别）', hBars(stats.beneficiaries.by_category.map((x) => ({ label: label(BENEFICIARY_CATEGORY, x.key), value: x.count })), { title: '优抚对象按类别' }))));
 
+  root.append(needsBlock(stats.needs));
+
   root.append(section('核销最多的十家商户', r.top_merchants.length ? table([
     { title: '商户', render: (x) => h('a', { href: `#/merchants/${x.merchant_id}` }, x.name) },
     { title: '所在地', render: (x) => regionName(x.region_code) },
     { title: '核销人次', class: 'num', render: (x) => num(x.count) },
     { title: '优惠金额', class: 'num', render: (x) => money(x.discount_fen) },
   ], r.top_merchants, { rowId: (x) => x.merchant_id, onRow: (x) => { location.hash = `#/merchants/${x.merchant_id}`; } }) : h('p', { class: 'empty' }, '暂无核销')));
+}
+
+// 需求清单 and 双清单: what was asked, what was done and how fast, what is late.
+function needsBlock(n) {
+  const share = n.done_by_deadline_percent === null ? '—' : `${n.done_by_deadline_percent}%`;
+  const days = n.median_days_to_done === null ? '—' : `${n.median_days_to_done} 天`;
+  const block = section('需求清单与双清单', h('div', { class: 'kpis', id: 'needs-kpis' },
+    kpi('新增需求', num(n.opened)),
+    kpi('完成需求', num(n.done), `完成用时中位数 ${days}`),
+    kpi('按时完成率', share, `有时限的完成需求 ${num(n.done_with_deadline)}，按时 ${num(n.done_by_deadline)}`),
+    h('a', { href: '#/tasks?overdue=true', class: 'kpi-link' }, kpi('逾期任务', num(n.overdue), '点此查看逾期任务'))));
+  const rows = (groups, name) => table([
+    { title: name.title, render: name.render },
+    { title: '新增', class: 'num', render: (x) => num(x.opened) },
+    { title: '完成', class: 'num', render: (x) => num(x.done) },
+    { title: '用时中位数（天）', class: 'num', render: (x) => (x.median_days_to_done === null ? '—' : x.median_days_to_done) },
+    { title: '按时完成率', class: 'num', render: (x) => (x.done_by_deadline_percent === null ? '—' : `${x.done_by_deadline_percent}%`) },
+    { title: '逾期任务', class: 'num', render: (x) => num(x.overdue) },
+  ], groups, { rowId: (x) => x.key });
+  if (n.by_region.length || n.by_category.length) {
+    block.append(h('div', { class: 'grid2' },
+      h('div', { id: 'needs-by-region' }, h('h3', null, '按地区'), rows(n.by_region, { title: '地区', render: (x) => x.name || regionName(x.key) })),
+      h('div', { id: 'needs-by-category' }, h('h3', null, '按类别'), rows(n.by_category, { title: '类别', render: (x) => label(NEED_CATEGORY, x.key) }))));
+  } else {
+    block.append(h('p', { class: 'empty' }, '本期无需求'));
+  }
+  return block;
 }
 
 function targetsForm(targets, region) {
