@@ -4,10 +4,10 @@
 //! `offers.used_total` is what the offer shows, added to after each commit.
 
 use diesel::{ExpressionMethods, OptionalExtension, QueryDsl, QueryResult};
-use diesel_async::RunQueryDsl;
+use diesel_async::{RunQueryDsl, SimpleAsyncConnection};
 
 use super::ids::DbUuid;
-use super::schema::{offer_quota_shards as shards, offers};
+use super::schema::offer_quota_shards as shards;
 use super::{Conn, OfferId};
 use crate::domain::quota::{regrant, SHARDS};
 use crate::with_conn;
@@ -195,42 +195,38 @@ pub async fn resize(
 /// the record, and a count that a crash loses is taken again by the next batch or
 /// recounted at start-up ([`recount_shown`]).
 pub async fn show_used(conn: &mut Conn<'_>, offer: OfferId) -> QueryResult<()> {
-    const PG: &str = "UPDATE offers SET used_total = (SELECT COALESCE(SUM(s.used), 0) \
-        FROM offer_quota_shards s WHERE s.offer_id = $1) WHERE id = $1 AND total_quota IS NOT NULL";
-    const SQLITE: &str = "UPDATE offers SET used_total = (SELECT COALESCE(SUM(s.used), 0) \
-        FROM offer_quota_shards s WHERE s.offer_id = ?1) WHERE id = ?1 AND total_quota IS NOT NULL";
     match conn {
-        Conn::Pg(_) => {
-            conn.transaction(async |tx| {
-                let Conn::Pg(c) = tx else {
-                    unreachable!("a PostgreSQL transaction")
-                };
-                let c: &mut diesel_async::AsyncPgConnection = c;
-                diesel::sql_query("SET LOCAL synchronous_commit TO OFF")
-                    .execute(c)
-                    .await?;
-                offers::table
-                    .find(offer)
-                    .select(offers::id)
-                    .for_update()
-                    .first::<OfferId>(c)
-                    .await
-                    .optional()?;
-                diesel::sql_query(PG)
-                    .bind::<DbUuid, _>(offer)
-                    .execute(c)
-                    .await
-                    .map(drop)
-            })
-            .await
+        Conn::Pg(c) => {
+            // One round trip: each statement of a simple query reads a snapshot of its
+            // own, so the sum is read after the lock is held. The id is a UUID's hex
+            // and hyphens, nothing to escape.
+            let id = offer.0.hyphenated();
+            let sql = format!(
+                "BEGIN; SET LOCAL synchronous_commit TO OFF; \
+                 SELECT 1 FROM offers WHERE id = '{id}' FOR UPDATE; \
+                 UPDATE offers SET used_total = (SELECT COALESCE(SUM(s.used), 0) \
+                 FROM offer_quota_shards s WHERE s.offer_id = '{id}') \
+                 WHERE id = '{id}' AND total_quota IS NOT NULL; COMMIT;"
+            );
+            let c: &mut diesel_async::AsyncPgConnection = c;
+            if let Err(error) = c.batch_execute(&sql).await {
+                // Out of the failed transaction before the connection goes back.
+                let _ = c.batch_execute("ROLLBACK").await;
+                return Err(error);
+            }
+            Ok(())
         }
         Conn::Sqlite(c) => {
             let c: &mut super::SqliteConn = c;
-            diesel::sql_query(SQLITE)
-                .bind::<DbUuid, _>(offer)
-                .execute(c)
-                .await
-                .map(drop)
+            diesel::sql_query(
+                "UPDATE offers SET used_total = (SELECT COALESCE(SUM(s.used), 0) \
+                 FROM offer_quota_shards s WHERE s.offer_id = ?1) \
+                 WHERE id = ?1 AND total_quota IS NOT NULL",
+            )
+            .bind::<DbUuid, _>(offer)
+            .execute(c)
+            .await
+            .map(drop)
         }
     }
 }
