@@ -40,6 +40,10 @@ pub struct LocalCaches {
     /// otherwise fetch and parse on every scan), each with the version token it was
     /// cached under: used only while the cache still holds that token.
     pub merchants: moka::sync::Cache<MerchantId, MerchantCopy>,
+    /// One load of a merchant snapshot from the database at a time: after an
+    /// invalidation (every batch of a limited offer makes one) the tills of that
+    /// merchant wait for the one load instead of all loading it at once.
+    pub merchant_loads: moka::sync::Cache<MerchantId, Arc<tokio::sync::Mutex<()>>>,
 }
 
 impl LocalCaches {
@@ -52,6 +56,10 @@ impl LocalCaches {
             merchants: moka::sync::Cache::builder()
                 .max_capacity(50_000)
                 .time_to_live(LOCAL_MERCHANT_TTL)
+                .build(),
+            merchant_loads: moka::sync::Cache::builder()
+                .max_capacity(50_000)
+                .time_to_idle(LOCAL_MERCHANT_TTL)
                 .build(),
         }
     }

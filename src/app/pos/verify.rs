@@ -132,6 +132,19 @@ async fn snapshots(
         }
         Err(_) => (None, None, false, false),
     };
+    // A missing merchant snapshot: wait for this process's load of it under way, if
+    // any, and take what it cached (held until this one's own load is cached).
+    let mut _turn = None;
+    if merchant_snap.is_none() && cache_up {
+        let gate = pos
+            .local
+            .merchant_loads
+            .get_with(merchant, || Arc::new(tokio::sync::Mutex::new(())));
+        _turn = Some(gate.lock_owned().await);
+        if let Ok(Some(version)) = pos.cache.get(&version_key).await {
+            merchant_snap = current_merchant(pos, merchant, &merchant_key, version).await;
+        }
+    }
     if card_snap.is_none() || merchant_snap.is_none() || !cache_up {
         let mut pooled = pos.db.get().await?;
         let mut conn = pooled.conn();
