@@ -14,7 +14,7 @@ use crate::partition::{Fault, Proxy};
 use crate::pos::{new_holder, offer, open_shop, qr, ten_percent, Shop};
 
 /// Signs in on the console's login form.
-async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
+pub(crate) async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
     b.goto(&format!("{base}/")).await;
     b.fill("#login-username", username).await;
     b.fill("#login-password", password).await;
@@ -22,13 +22,13 @@ async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
     b.find("#logout").await;
 }
 
-async fn sign_out(b: &Browser) {
+pub(crate) async fn sign_out(b: &Browser) {
     b.click("#logout").await;
     b.find("#login-form").await;
 }
 
 /// Sets a `<select>` (or any field) by value, as a person picking it would.
-async fn choose(b: &Browser, css: &str, value: &str) {
+pub(crate) async fn choose(b: &Browser, css: &str, value: &str) {
     b.find(css).await;
     b.client
         .execute(

@@ -9,37 +9,10 @@ use fantoccini::Locator;
 use serde_json::{json, Value};
 
 use crate::browser::Browser;
+use crate::console_flows::{choose, sign_in, sign_out};
 use crate::helpers::*;
 use crate::merchants::{activate_merchant, application};
 use crate::needs::spawn_dated_app;
-
-/// Signs in on the console's login form.
-async fn sign_in(b: &Browser, base: &str, username: &str, password: &str) {
-    b.goto(&format!("{base}/")).await;
-    b.fill("#login-username", username).await;
-    b.fill("#login-password", password).await;
-    b.click("#login-submit").await;
-    b.find("#logout").await;
-}
-
-async fn sign_out(b: &Browser) {
-    b.click("#logout").await;
-    b.find("#login-form").await;
-}
-
-/// Sets a `<select>` or a date field by value, as a person picking it would.
-async fn choose(b: &Browser, css: &str, value: &str) {
-    b.find(css).await;
-    b.client
-        .execute(
-            "const e = document.querySelector(arguments[0]); e.value = arguments[1];
-             e.dispatchEvent(new Event('input', {bubbles: true}));
-             e.dispatchEvent(new Event('change', {bubbles: true}));",
-            vec![json!(css), json!(value)],
-        )
-        .await
-        .unwrap();
-}
 
 /// Waits for the success message, then closes it (so the next one is a new one).
 async fn message_ok(b: &Browser) {
