@@ -282,25 +282,17 @@ pub async fn set_need_status(
     let mut pooled = db.get().await?;
     let mut conn = pooled.conn();
     let need = scoped_need(&mut conn, caller, id).await?;
-    // A need follows its tasks: it is closed once none of them is still under way.
-    if to == NeedStatus::Closed {
-        let filter = needs::TaskFilter {
-            need_id: Some(need.id),
-            ..Default::default()
-        };
-        let (tasks, _) = needs::list_tasks(&mut conn, &filter, 0, 1000).await?;
-        if tasks
-            .iter()
-            .any(|t| t.status().is_ok_and(|s| !s.is_final()))
-        {
+    conn.transaction(async |tx| {
+        // A need follows its tasks: it is closed once none of them is still under way.
+        if to == NeedStatus::Closed && needs::unfinished_tasks(tx, need.id).await? > 0 {
             return Err(AppError::conflict(
                 Code::InvalidTransition,
                 "这项需求还有未办结的任务，请先关闭或办结任务 (a task of this need is still open: close or complete it first)",
             ));
         }
-    }
-    conn.transaction(async |tx| move_need(tx, caller, &need, to, reason.as_deref()).await)
-        .await
+        move_need(tx, caller, &need, to, reason.as_deref()).await
+    })
+    .await
 }
 
 fn invalid_change(error: impl std::fmt::Display) -> AppError {

@@ -148,11 +148,7 @@ pub async fn create_task(
     };
     // The owner follows the task in its own list: an account that reads the tasks of
     // the task's region.
-    let reads_tasks = matches!(
-        crate::app::permissions::access(owner.role, Operation::TasksRead),
-        crate::app::permissions::Access::Allowed(_)
-    );
-    if !reads_tasks || !owner.covers_code(&region) {
+    if owner.require(Operation::TasksRead).is_err() || !owner.covers_code(&region) {
         return Err(AppError::invalid_field(
             "owner_user",
             "must be an account that reads the tasks of the task's region (an office or a liaison there)",

@@ -539,3 +539,14 @@ pub async fn figure_tasks(conn: &mut Conn<'_>, like: &str) -> QueryResult<Vec<Ta
         .load(c)
         .await)
 }
+
+/// How many tasks taken up from `need` are still under way (open or in progress).
+pub async fn unfinished_tasks(conn: &mut Conn<'_>, need: NeedId) -> QueryResult<i64> {
+    let under_way = [TaskStatus::Open.as_str(), TaskStatus::InProgress.as_str()];
+    with_conn!(conn, |c| tasks::table
+        .filter(tasks::need_id.eq(need))
+        .filter(tasks::status.eq_any(under_way))
+        .count()
+        .get_result(c)
+        .await)
+}

@@ -128,18 +128,16 @@ pub async fn reset(
     let mut spent = vec![0; SHARDS];
     spent[0] = used.clamp(0, total.max(0));
     let grants = regrant(total.max(0), &spent).unwrap_or_else(|| spent.clone());
-    let rows: Vec<ShardRow> = (0..SHARDS)
-        .map(|i| ShardRow {
+    // One by one: sixteen rows, once per quota (SQLite's connection takes no batches).
+    for (i, (granted, used)) in grants.into_iter().zip(spent).enumerate() {
+        let row = ShardRow {
             offer_id: offer,
             shard: i as i16,
-            granted: grants[i],
-            used: spent[i],
-        })
-        .collect();
-    // One by one: sixteen rows, once per quota (SQLite's connection takes no batches).
-    for row in &rows {
+            granted,
+            used,
+        };
         with_conn!(conn, |c| diesel::insert_into(shards::table)
-            .values(row)
+            .values(&row)
             .execute(c)
             .await)?;
     }
@@ -164,14 +162,6 @@ pub async fn resize(
     .await)?;
     rows.sort_unstable();
     let used: Vec<i64> = rows.iter().map(|(_, u)| *u).collect();
-    if rows.len() != SHARDS {
-        let spent: i64 = used.iter().sum();
-        if spent > total {
-            return Ok(Err(spent));
-        }
-        reset(conn, offer, Some(total), spent).await?;
-        return Ok(Ok(()));
-    }
     let Some(grants) = regrant(total, &used) else {
         return Ok(Err(used.iter().sum()));
     };

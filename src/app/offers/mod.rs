@@ -244,8 +244,8 @@ pub async fn update(
     }
     // An unlimited offer's redemptions are not counted on its row: a new quota starts
     // from what was already redeemed.
-    let quota_introduced = row.total_quota.is_none() && request.total_quota.is_some();
     let quota_before = row.total_quota;
+    let quota_introduced = quota_before.is_none() && request.total_quota.is_some();
     if quota_introduced {
         row.used_total = offers::completed_redemptions(&mut conn, row.merchant_id, row.id).await?;
     }

@@ -16,9 +16,14 @@ use crate::db::needs::{NeedFact, NeedId, TaskFact};
 use crate::domain::needs::{done_in_time, is_overdue, NeedStatus, TaskStatus};
 use crate::domain::to_china;
 
-/// The figures of one group of needs (or of them all).
-#[derive(Debug, Clone, Default, PartialEq, Serialize, ToSchema)]
-pub struct NeedTally {
+/// A region's or a category's figures (the totals have the same, in `NeedFigures`).
+#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
+pub struct NeedGroup {
+    /// The region code, or the need category.
+    pub key: String,
+    /// The region's name, for region keys.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     /// Needs posted between the dates.
     pub opened: i64,
     /// Needs done between the dates.
@@ -34,23 +39,6 @@ pub struct NeedTally {
     /// null when no need done had a deadline.
     pub done_by_deadline_percent: Option<f64>,
     /// Tasks not finished whose deadline has passed, today (not limited to the dates).
-    pub overdue: i64,
-}
-
-/// A region's or a category's figures.
-#[derive(Debug, Clone, PartialEq, Serialize, ToSchema)]
-pub struct NeedGroup {
-    /// The region code, or the need category.
-    pub key: String,
-    /// The region's name, for region keys.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub name: Option<String>,
-    pub opened: i64,
-    pub done: i64,
-    pub median_days_to_done: Option<f64>,
-    pub done_with_deadline: i64,
-    pub done_by_deadline: i64,
-    pub done_by_deadline_percent: Option<f64>,
     pub overdue: i64,
 }
 
@@ -94,8 +82,10 @@ struct Acc {
 }
 
 impl Acc {
-    fn tally(mut self) -> NeedTally {
-        NeedTally {
+    fn group(mut self, key: String, name: Option<String>) -> NeedGroup {
+        NeedGroup {
+            key,
+            name,
             opened: self.opened,
             done: self.days.len() as i64,
             median_days_to_done: median(&mut self.days),
@@ -124,20 +114,6 @@ fn median(values: &mut [f64]) -> Option<f64> {
 
 fn percent(part: i64, whole: i64) -> Option<f64> {
     (whole > 0).then(|| (part as f64 * 1000.0 / whole as f64).round() / 10.0)
-}
-
-fn group(key: String, name: Option<String>, t: NeedTally) -> NeedGroup {
-    NeedGroup {
-        key,
-        name,
-        opened: t.opened,
-        done: t.done,
-        median_days_to_done: t.median_days_to_done,
-        done_with_deadline: t.done_with_deadline,
-        done_by_deadline: t.done_by_deadline,
-        done_by_deadline_percent: t.done_by_deadline_percent,
-        overdue: t.overdue,
-    }
 }
 
 /// Counts `needs` and `tasks` (as `db::needs::figure_needs` and `figure_tasks` read them)
@@ -203,7 +179,7 @@ pub fn tally(
             .into_iter()
             .map(|(key, acc)| {
                 let name = named.then(|| names.get(&key).cloned()).flatten();
-                group(key, name, acc.tally())
+                acc.group(key, name)
             })
             .collect();
         out.sort_by(|a, b| {
@@ -213,7 +189,7 @@ pub fn tally(
         });
         out
     };
-    let t = total.tally();
+    let t = total.group(String::new(), None);
     NeedFigures {
         opened: t.opened,
         done: t.done,
