@@ -181,8 +181,9 @@ async fn a_process_killed_in_the_rush_lets_no_more_than_the_quota_through() {
     }
 
     // Whatever was under way rolled back: the quota's shards count exactly the ledger.
-    // What the offer shows may lag by the batch the kill caught between its commit and
-    // its display; the next batch (below) shows the count again.
+    // What the offer shows may lag by the batches the kill caught between their commit
+    // and their showing; the next batch (below) shows the count again, be it only a
+    // refusal by the quota.
     let used = shards_used(&app, &limited["id"]).await;
     assert_eq!(used, ledger_total(&app, &shop).await);
     assert!((1..=60).contains(&used), "{used} used");
@@ -295,17 +296,39 @@ crate::instant_backends! {
         assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 31);
 
         // A count lost between a commit and its display comes back at start-up.
-        {
-            use diesel::{ExpressionMethods, QueryDsl};
-            use diesel_async::RunQueryDsl;
-            use yongjun::db::schema::offers;
-            let id = OfferId(limited["id"].as_str().unwrap().parse().unwrap());
-            let mut pooled = app.state.db.get().await.unwrap();
-            let mut conn = pooled.conn();
-            yongjun::with_conn!(&mut conn, |c| diesel::update(offers::table.filter(offers::id.eq(id)))
-                .set(offers::used_total.eq(3_i64)).execute(c).await.unwrap());
-        }
+        lose_shown_count(&app, &shop, &limited["id"], 3).await;
         assert_eq!(yongjun::app::offers::recount_quotas(&app.state.db).await.unwrap(), 1);
         assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 31);
+
+        // And at the first refusal by the quota, when a crash lost the count of units
+        // that used it up: the till hears the quota is used up, the offer shows it.
+        let body = json!({"token": qr(&app, &shop.holder).await, "offer_id": limited["id"], "bill_fen": 1000});
+        redeem(&app, &shop.terminal, "last-3", body).await.expect(201);
+        assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 32);
+        lose_shown_count(&app, &shop, &limited["id"], 30).await;
+        let body = json!({"token": qr(&app, &shop.holder).await, "offer_id": limited["id"], "bill_fen": 1000});
+        redeem(&app, &shop.terminal, "last-4", body).await.expect_problem(409, "quota_exhausted");
+        assert_eq!(offer_row(&app, &limited["id"]).await.used_total, 32);
+        assert_eq!(shards_used(&app, &limited["id"]).await, 32);
     }
+}
+
+/// What a crash between a batch's commit and its showing leaves: the offer shows
+/// `shown` used, and the merchant's snapshot (dropped only by the showing) says so too.
+async fn lose_shown_count(app: &TestApp, shop: &Shop, offer: &Value, shown: i64) {
+    use diesel::{ExpressionMethods, QueryDsl};
+    use diesel_async::RunQueryDsl;
+    use yongjun::db::schema::offers;
+    let id = OfferId(offer.as_str().unwrap().parse().unwrap());
+    let mut pooled = app.state.db.get().await.unwrap();
+    let mut conn = pooled.conn();
+    yongjun::with_conn!(&mut conn, |c| diesel::update(
+        offers::table.filter(offers::id.eq(id))
+    )
+    .set(offers::used_total.eq(shown))
+    .execute(c)
+    .await
+    .unwrap());
+    let merchant = yongjun::db::MerchantId(shop.merchant_id.parse().unwrap());
+    yongjun::app::merchants::invalidate_merchant(&app.state.cache, merchant).await;
 }

@@ -34,6 +34,11 @@ pub struct GroupCommit<T: Batched> {
     max_batch: usize,
 }
 
+/// A batch's slot: held while the batch uses the database, free again when dropped
+/// (a batch that has committed gives it back before its after-work, such as telling
+/// the cache, so the next batch can start meanwhile).
+pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
+
 /// The batch that was to answer this request ended without answering (it panicked, or
 /// the runtime is shutting down).
 #[derive(Debug, thiserror::Error)]
@@ -51,10 +56,11 @@ impl<T: Batched> GroupCommit<T> {
     }
 
     /// Queues `item` and returns its outcome once a batch carrying it has run. `run`
-    /// gets the items of a batch and returns one outcome per item, in order.
+    /// gets the items of a batch and its slot, and returns one outcome per item, in
+    /// order; the slot is free when `run` drops it, at the latest when it returns.
     pub async fn submit<F, Fut>(&self, item: T, run: F) -> Result<T::Outcome, Unanswered>
     where
-        F: Fn(Vec<T>) -> Fut,
+        F: Fn(Vec<T>, Slot) -> Fut,
         Fut: Future<Output = Vec<T::Outcome>> + Send + 'static,
     {
         let (answer, mut rx) = oneshot::channel();
@@ -110,16 +116,15 @@ impl<T: Batched> GroupCommit<T> {
 fn spawn_batch<T, F, Fut>(batch: Vec<Waiting<T>>, permit: OwnedSemaphorePermit, run: &F)
 where
     T: Batched,
-    F: Fn(Vec<T>) -> Fut,
+    F: Fn(Vec<T>, Slot) -> Fut,
     Fut: Future<Output = Vec<T::Outcome>> + Send + 'static,
 {
     let (items, answers): (Vec<T>, Vec<_>) = batch.into_iter().map(|w| (w.item, w.answer)).unzip();
-    let work = run(items);
+    // The work owns the slot: it is free before the answers go out, so the next batch
+    // can start while these requests finish.
+    let work = run(items, Slot(permit));
     tokio::spawn(async move {
         let outcomes = work.await;
-        // The slot is free before the answers go out: the next batch can start while
-        // these requests finish.
-        drop(permit);
         for (answer, outcome) in answers.into_iter().zip(outcomes) {
             // A request that went away no longer listens.
             let _ = answer.send(outcome);
@@ -152,8 +157,8 @@ mod tests {
         batches: Arc<AtomicUsize>,
         in_flight: Arc<AtomicUsize>,
         most: Arc<AtomicUsize>,
-    ) -> impl Fn(Vec<Work>) -> Running {
-        move |items: Vec<Work>| {
+    ) -> impl Fn(Vec<Work>, Slot) -> Running {
+        move |items: Vec<Work>, slot: Slot| {
             let (batches, in_flight, most) = (batches.clone(), in_flight.clone(), most.clone());
             Box::pin(async move {
                 batches.fetch_add(1, Ordering::SeqCst);
@@ -161,6 +166,7 @@ mod tests {
                 most.fetch_max(now, Ordering::SeqCst);
                 tokio::time::sleep(Duration::from_millis(20)).await;
                 in_flight.fetch_sub(1, Ordering::SeqCst);
+                drop(slot);
                 let size = items.len();
                 items.iter().map(|w| (w.n, size)).collect()
             })
@@ -215,9 +221,10 @@ mod tests {
         let sizes = Arc::new(Mutex::new(Vec::new()));
         let run = {
             let sizes = sizes.clone();
-            move |items: Vec<Work>| {
+            move |items: Vec<Work>, slot: Slot| {
                 let sizes = sizes.clone();
                 async move {
+                    let _slot = slot;
                     let keys: HashSet<_> = items.iter().map(|w| w.key.clone()).collect();
                     assert_eq!(keys.len(), items.len(), "two items with one key in a batch");
                     sizes.lock().unwrap().push(items.len());
@@ -244,10 +251,70 @@ mod tests {
         assert!(sizes.iter().all(|&s| s <= 4));
     }
 
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_slot_given_back_lets_the_next_batch_start_before_the_first_ends() {
+        // One slot, one item per batch: the second batch can only start early if the
+        // first gives its slot back before its after-work.
+        let commit = Arc::new(GroupCommit::<Work>::new(1, 1));
+        let first_done = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let run = {
+            let first_done = first_done.clone();
+            move |items: Vec<Work>, slot: Slot| {
+                let first_done = first_done.clone();
+                async move {
+                    let n = items[0].n;
+                    drop(slot);
+                    let saw_first_done = first_done.load(Ordering::SeqCst);
+                    if n == 0 {
+                        tokio::time::sleep(Duration::from_millis(200)).await;
+                        first_done.store(true, Ordering::SeqCst);
+                    }
+                    vec![(n, usize::from(saw_first_done))]
+                }
+            }
+        };
+        let first = tokio::spawn({
+            let (commit, run) = (commit.clone(), run.clone());
+            async move {
+                commit
+                    .submit(
+                        Work {
+                            n: 0,
+                            key: "a".into(),
+                        },
+                        run,
+                    )
+                    .await
+                    .unwrap()
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        let second = commit
+            .submit(
+                Work {
+                    n: 1,
+                    key: "b".into(),
+                },
+                run,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            second,
+            (1, 0),
+            "the second batch waited for the first to end"
+        );
+        assert!(
+            !first_done.load(Ordering::SeqCst),
+            "answered before the first ended"
+        );
+        assert_eq!(first.await.unwrap(), (0, 0));
+    }
+
     #[tokio::test]
     async fn a_lone_item_is_its_own_batch_at_once() {
         let commit = GroupCommit::<Work>::new(4, 32);
-        let run = |items: Vec<Work>| async move {
+        let run = |items: Vec<Work>, _slot: Slot| async move {
             let size = items.len();
             items.iter().map(|w| (w.n, size)).collect::<Vec<_>>()
         };

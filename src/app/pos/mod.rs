@@ -5,6 +5,7 @@
 pub mod feed;
 pub mod group_commit;
 pub mod redeem;
+pub mod shown;
 pub mod verify;
 pub mod writes;
 

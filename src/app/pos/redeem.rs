@@ -11,7 +11,7 @@ use utoipa::ToSchema;
 
 use super::verify::CardSnapshot;
 pub use super::writes::Answer;
-use super::writes::{refusal_answer, used_up, write_batch, Prepared, Queued, Written};
+use super::writes::{refusal_answer, used_up, Prepared, Queued, Written};
 use super::{PointOfSale, Reason};
 use crate::app::identity::{Holder, MerchantStaff, Terminal};
 use crate::app::offers::OfferRules;
@@ -379,13 +379,10 @@ pub async fn redeem(
                 request_hash: request_hash.clone(),
                 body: body.clone(),
             };
-            let (db, cache) = (pos.db.clone(), pos.cache.clone());
             let spent_ttl = Duration::from_secs(u64::from(pos.qr_ttl_secs) + 120);
             let written = pos
                 .queue
-                .submit(queued, move |items| {
-                    write_batch(db.clone(), cache.clone(), spent_ttl, items)
-                })
+                .submit(queued, pos.db, pos.cache, spent_ttl)
                 .await
                 .map_err(AppError::internal)??;
             match written {

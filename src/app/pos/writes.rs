@@ -4,15 +4,17 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
-use super::group_commit::{Batched, GroupCommit};
+use super::group_commit::{Batched, GroupCommit, Slot, Unanswered};
+use super::shown::ShownCounts;
 use super::Reason;
 use crate::app::invalidate;
 use crate::cache::{keys, Cache};
 use crate::db::offers::{self, RedemptionRow};
 use crate::db::redemption_batch::{self as batch, KeyClaim};
-use crate::db::{self, Conn, Db, OfferId, PoolUnavailable, TerminalId};
+use crate::db::{self, Conn, Db, MerchantId, OfferId, PoolUnavailable, TerminalId};
 use crate::error::{AppError, AppResult, Code};
 
 /// The answer of a redemption request: its status and JSON body (a `Receipt` or a
@@ -29,7 +31,7 @@ pub(super) struct Prepared {
     pub(super) row: RedemptionRow,
     pub(super) card_no_masked: String,
     pub(super) holder_limit: Option<i32>,
-    /// Whether the offer has a total quota, counted on its row.
+    /// Whether the offer has a total quota, counted on its shards.
     pub(super) counted: bool,
 }
 
@@ -74,8 +76,12 @@ impl Batched for Queued {
     }
 }
 
-/// This process's queue of redemptions to write (group commit).
-pub type RedemptionQueue = GroupCommit<Queued>;
+/// This process's queue of redemptions to write (group commit), and the showings of
+/// the limited offers' counts that follow the batches.
+pub struct RedemptionQueue {
+    batches: GroupCommit<Queued>,
+    shown: Arc<ShownCounts>,
+}
 
 /// A queue for `db`: one batch at a time on SQLite (one writer), `slots` on
 /// PostgreSQL; at most `max_batch` redemptions per transaction.
@@ -84,7 +90,36 @@ pub fn redemption_queue(db: &Db, slots: usize, max_batch: usize) -> RedemptionQu
         Db::Sqlite(_) => 1,
         Db::Pg(_) => slots,
     };
-    GroupCommit::new(slots, max_batch)
+    RedemptionQueue {
+        batches: GroupCommit::new(slots, max_batch),
+        shown: Arc::default(),
+    }
+}
+
+impl RedemptionQueue {
+    /// Queues a redemption and returns what its batch did with it, once the batch
+    /// committed and the caches heard of it.
+    pub(super) async fn submit(
+        &self,
+        item: Queued,
+        db: &Db,
+        cache: &Cache,
+        spent_ttl: Duration,
+    ) -> Result<AppResult<Written>, Unanswered> {
+        let (db, cache, shown) = (db.clone(), cache.clone(), self.shown.clone());
+        self.batches
+            .submit(item, move |items, slot| {
+                write_batch(
+                    db.clone(),
+                    cache.clone(),
+                    shown.clone(),
+                    spent_ttl,
+                    items,
+                    slot,
+                )
+            })
+            .await
+    }
 }
 
 pub(super) fn refusal_answer(refusal: &AppError) -> AppResult<Answer> {
@@ -97,42 +132,54 @@ pub(super) fn refusal_answer(refusal: &AppError) -> AppResult<Answer> {
 /// Writes a batch in one transaction; if the transaction fails as a whole (a deadlock
 /// with another writer, a lost connection), each redemption again in one of its own,
 /// so one failure is not everybody's.
-/// After the commit, the cache hears of the batch at once: the tokens it spent, and the
-/// snapshots it made stale (a card's, for the holder's use of a limited offer; a
-/// merchant's, for an offer's count), each named once however many redemptions changed it.
-pub(super) async fn write_batch(
+/// After the commit the slot is free, and the cache hears of the batch: the tokens it
+/// spent, and the snapshots it made stale (a card's, for the holder's use of a limited
+/// offer), each named once however many redemptions changed it; each limited offer it
+/// counted on is shown with its new count ([`ShownCounts`], which drops the merchant's
+/// snapshot). All of it before the answers go out.
+async fn write_batch(
     db: Db,
     cache: Cache,
+    shown: Arc<ShownCounts>,
     spent_ttl: Duration,
     items: Vec<Queued>,
+    slot: Slot,
 ) -> Vec<AppResult<Written>> {
-    let outcomes = write_batch_rows(db, &items).await;
+    let outcomes = write_batch_rows(&db, &items).await;
+    drop(slot);
     let mut stale = BTreeSet::new();
+    let mut counted: BTreeMap<OfferId, MerchantId> = BTreeMap::new();
     let mut spent = Vec::new();
     for (item, outcome) in items.iter().zip(&outcomes) {
+        let row = &item.prepared.row;
+        // A refusal by the quota shows the count too: one that a crash lost between a
+        // commit and its showing comes back at the first refusal, not only at start-up.
+        if item.prepared.counted && matches!(outcome, Ok(Written::Redeemed | Written::Refused(_))) {
+            counted.insert(row.offer_id, row.merchant_id);
+        }
         if let Ok(Written::Redeemed) = outcome {
-            let row = &item.prepared.row;
             if item.prepared.holder_limit.is_some() {
                 stale.insert(keys::card(&row.card_id));
-            }
-            if item.prepared.counted {
-                stale.insert(keys::merchant(&row.merchant_id));
             }
             spent.push((keys::jti(&row.jti), "1".to_owned()));
         }
     }
-    if !spent.is_empty() {
-        // Both on the one multiplexed cache connection at once: one wait, not two. A
+    if !spent.is_empty() || !counted.is_empty() {
+        // On the one multiplexed cache connection at once: one wait, not several. A
         // spent mark that is lost costs nothing but speed (the ledger refuses the token).
-        let (_, _) = tokio::join!(
+        let shows = counted
+            .iter()
+            .map(|(&offer, &merchant)| shown.show(&db, &cache, offer, merchant));
+        let (_, _, _) = tokio::join!(
             invalidate(&cache, stale.into_iter().collect()),
-            cache.set_many(&spent, spent_ttl)
+            cache.set_many(&spent, spent_ttl),
+            futures_util::future::join_all(shows),
         );
     }
     outcomes
 }
 
-async fn write_batch_rows(db: Db, items: &[Queued]) -> Vec<AppResult<Written>> {
+async fn write_batch_rows(db: &Db, items: &[Queued]) -> Vec<AppResult<Written>> {
     let mut pooled = match db.get().await {
         Ok(pooled) => pooled,
         Err(unavailable) => {
@@ -160,18 +207,6 @@ async fn write_batch_rows(db: Db, items: &[Queued]) -> Vec<AppResult<Written>> {
             outcomes
         }
     };
-    // What the limited offers show as used, now that the units are committed.
-    let shown: BTreeSet<OfferId> = items
-        .iter()
-        .zip(&outcomes)
-        .filter(|(item, outcome)| item.prepared.counted && matches!(outcome, Ok(Written::Redeemed)))
-        .map(|(item, _)| item.prepared.row.offer_id)
-        .collect();
-    for offer in shown {
-        if let Err(error) = db::quota::show_used(&mut conn, offer).await {
-            tracing::warn!(%error, %offer, "an offer's shown count lags until its next batch");
-        }
-    }
     outcomes
 }
 
