@@ -71,10 +71,10 @@ pub struct Settings {
     /// `YONGJUN_BOOTSTRAP_ADMIN_PASSWORD`: password of the first `admin` account, created
     /// when no staff account exists. Unset: a random one is printed once.
     pub bootstrap_admin_password: Option<SecretString>,
-    /// `YONGJUN_DB_POOL_SIZE`: database connections per process. Default 16 (PostgreSQL), 8 (SQLite).
+    /// `YONGJUN_DB_POOL_SIZE`: database connections per process. Default 24 (PostgreSQL), 8 (SQLite).
     pub db_pool_size: usize,
     /// `YONGJUN_REDEEM_BATCHES`: redemption transactions this process writes at once
-    /// (group commit; concurrent redemptions beyond share them). Default 4; always 1 on
+    /// (group commit; concurrent redemptions beyond share them). Default 8; always 1 on
     /// SQLite.
     pub redeem_batches: usize,
     /// `YONGJUN_REDEEM_BATCH_MAX`: the most redemptions one transaction writes. Default 32.
@@ -205,7 +205,7 @@ impl Settings {
             crate::auth::qr::generate_signing_key_pem()
         })?;
         let default_pool = match database {
-            DatabaseTarget::Postgres(_) => 16,
+            DatabaseTarget::Postgres(_) => 24,
             DatabaseTarget::Sqlite(_) => 8,
         };
         let settings = Settings {
@@ -224,7 +224,7 @@ impl Settings {
             bootstrap_admin_password: var("YONGJUN_BOOTSTRAP_ADMIN_PASSWORD")
                 .map(SecretString::from),
             db_pool_size: parse_var("YONGJUN_DB_POOL_SIZE", default_pool)?,
-            redeem_batches: parse_var("YONGJUN_REDEEM_BATCHES", 4)?,
+            redeem_batches: parse_var("YONGJUN_REDEEM_BATCHES", 8)?,
             redeem_batch_max: parse_var("YONGJUN_REDEEM_BATCH_MAX", 32)?,
             workers: parse_var(
                 "YONGJUN_WORKERS",
