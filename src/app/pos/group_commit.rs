@@ -37,7 +37,9 @@ pub struct GroupCommit<T: Batched> {
 /// A batch's slot: held while the batch uses the database, free again when dropped
 /// (a batch that has committed gives it back before its after-work, such as telling
 /// the cache, so the next batch can start meanwhile).
-pub struct Slot(#[allow(dead_code)] OwnedSemaphorePermit);
+pub struct Slot {
+    _permit: OwnedSemaphorePermit,
+}
 
 /// The batch that was to answer this request ended without answering (it panicked, or
 /// the runtime is shutting down).
@@ -122,7 +124,7 @@ where
     let (items, answers): (Vec<T>, Vec<_>) = batch.into_iter().map(|w| (w.item, w.answer)).unzip();
     // The work owns the slot: it is free before the answers go out, so the next batch
     // can start while these requests finish.
-    let work = run(items, Slot(permit));
+    let work = run(items, Slot { _permit: permit });
     tokio::spawn(async move {
         let outcomes = work.await;
         for (answer, outcome) in answers.into_iter().zip(outcomes) {

@@ -152,8 +152,9 @@ async fn write_batch(
     let mut spent = Vec::new();
     for (item, outcome) in items.iter().zip(&outcomes) {
         let row = &item.prepared.row;
-        // A refusal by the quota shows the count too: one that a crash lost between a
-        // commit and its showing comes back at the first refusal, not only at start-up.
+        // A refusal by these writes (the quota's, in a rush) shows the count too: one
+        // that a crash lost between a commit and its showing comes back at the first
+        // refusal, not only at start-up.
         if item.prepared.counted && matches!(outcome, Ok(Written::Redeemed | Written::Refused(_))) {
             counted.insert(row.offer_id, row.merchant_id);
         }
